@@ -1,0 +1,32 @@
+from conftest import run_python
+
+
+def test_import_loads_no_tensorflow_and_lazy_attribute_does():
+    result = run_python(
+        """
+        import sys
+        import tfcollections as tfc
+        assert tfc.TRAINABLE_VARIABLES == "trainable_variables"
+        assert tfc.GRAPH_KEYS["losses"].name == "LOSSES"
+        assert not any(m == "tensorflow" or m.startswith("tensorflow.") for m in sys.modules)
+        tfc.DynamicOptimizer
+        assert "tensorflow" in sys.modules
+        """
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_missing_tensorflow_names_the_tf_extra():
+    result = run_python(
+        """
+        import sys
+        sys.modules["tensorflow"] = None  # what an uninstalled package looks like to import
+        import tfcollections as tfc
+        try:
+            tfc.get(tfc.LOSSES)
+        except tfc.TensorFlowMissingError as exc:
+            print(exc)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "tfcollections[tf]" in result.stdout
