@@ -3,9 +3,9 @@ import warnings
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import run_python
 
 import tfcollections as tfc
-from conftest import run_python
 
 
 def test_get_returns_a_copy_and_ref_the_live_list(graph):

@@ -1,19 +1,28 @@
 from conftest import run_python
 
 
-def test_import_loads_no_tensorflow_and_lazy_attribute_does():
+def test_import_and_lazy_attribute_load_no_tensorflow_first_use_does():
     result = run_python(
         """
         import sys
         import tfcollections as tfc
         assert tfc.TRAINABLE_VARIABLES == "trainable_variables"
         assert tfc.GRAPH_KEYS["losses"].name == "LOSSES"
+        assert tfc.DynamicOptimizer.__name__ == "DynamicOptimizer"
         assert not any(m == "tensorflow" or m.startswith("tensorflow.") for m in sys.modules)
-        tfc.DynamicOptimizer
+        try:
+            tfc.get(tfc.LOSSES)
+        except tfc.EagerModeError:
+            pass
         assert "tensorflow" in sys.modules
         """
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    result = run_python("import tfcollections as tfc; print(hasattr(tfc, 'nothing_here'))")
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def test_missing_tensorflow_names_the_tf_extra():

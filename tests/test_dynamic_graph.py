@@ -1,0 +1,219 @@
+import warnings
+from pathlib import Path
+
+import dynamic_contract
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import run_python
+
+import tfcollections as tfc
+
+
+@pytest.mark.parametrize("name", sorted(dynamic_contract.OPTIMIZERS))
+def test_contract_bit_for_bit_against_per_pattern_reference(name):
+    dynamic_contract.check_contract(
+        name, steps=60, seed=sorted(dynamic_contract.OPTIMIZERS).index(name)
+    )
+
+
+@pytest.mark.slow
+def test_contract_with_ref_variables_and_control_flow_v1():
+    script = Path(dynamic_contract.__file__)
+    result = run_python(
+        f"import runpy, sys; sys.argv = ['contract', 'v1']; runpy.run_path({str(script)!r}, "
+        "run_name='__main__')",
+        cwd=str(script.parent),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == [w for n in dynamic_contract.OPTIMIZERS for w in ("ok", n)]
+
+
+def _seed_setup(optimizer=None):
+    x = tf.compat.v1.Variable(3.0, name="x")
+    y = tf.compat.v1.Variable(31.0, name="y")
+    global_step = tf.compat.v1.train.get_or_create_global_step()
+    dynamic = tfc.DynamicOptimizer(optimizer or tf.compat.v1.train.AdamOptimizer(0.01))
+    train_op = dynamic.minimize(tf.abs(x - y), global_step=global_step)
+    return x, y, global_step, dynamic, train_op
+
+
+def _session(graph):
+    session = tf.compat.v1.Session(graph=graph)
+    session.run(tf.compat.v1.global_variables_initializer())
+    return session
+
+
+def test_graph_never_grows_whatever_is_called(graph):
+    x, y, _, dynamic, train_op = _seed_setup()
+    session = _session(graph)
+    ops_before = len(graph.get_operations())
+    graph.finalize()  # any op added from here on raises
+    for step in range(100):
+        frozen = x if step % 10 < 5 else y
+        dynamic.freeze("y", session=session)
+        dynamic.unfreeze([y], session=session)
+        dynamic.set_frozen(frozen, session=session)
+        assert dynamic.frozen(session=session) == [frozen]
+        session.run(train_op, feed_dict=dynamic.feed(frozen=[y]))
+        session.run(train_op)
+    assert len(graph.get_operations()) == ops_before
+
+
+def test_seed_alternation_trains_only_the_unfrozen(graph):
+    x, y, _, dynamic, train_op = _seed_setup()
+    with _session(graph) as session:
+        for step in range(100):
+            frozen = x if step % 10 < 5 else y
+            dynamic.set_frozen(frozen, session=session)
+            before = session.run({"x": x, "y": y})
+            session.run(train_op)
+            after = session.run({"x": x, "y": y})
+            still, moved = ("x", "y") if frozen is x else ("y", "x")
+            assert after[still] == before[still] and after[moved] != before[moved]
+        assert session.run(tf.abs(x - y)) < 28.0 - 0.5
+
+
+def test_everything_frozen_changes_nothing_but_global_step(graph):
+    x, y, global_step, dynamic, train_op = _seed_setup()
+    with _session(graph) as session:
+        session.run(train_op)
+        dynamic.freeze([x, y], session=session)
+        state = [*dynamic.optimizer.variables(), x, y]
+        before = session.run(state)
+        session.run(train_op)
+        assert [np.asarray(v).tobytes() for v in session.run(state)] == [
+            np.asarray(v).tobytes() for v in before
+        ]
+        assert session.run(global_step) == 2
+
+
+def test_feed_freezes_for_one_step_without_touching_masks(graph):
+    x, y, _, dynamic, train_op = _seed_setup()
+    with _session(graph) as session:
+        dynamic.freeze(x, session=session)
+        y0 = session.run(y)
+        x0 = session.run(x)
+        session.run(train_op, feed_dict=dynamic.feed(frozen=[y]))
+        assert session.run(y) == y0 and session.run(x) != x0
+        assert dynamic.frozen(session=session) == [x]
+
+
+def test_freeze_unfreeze_accumulate_and_set_frozen_replaces(graph):
+    with tf.compat.v1.variable_scope("disc"):
+        d1 = tf.compat.v1.Variable(1.0, name="w")
+        d2 = tf.compat.v1.Variable(1.0, name="b")
+    with tf.compat.v1.variable_scope("gen"):
+        g1 = tf.compat.v1.Variable(1.0, name="w")
+    dynamic = tfc.DynamicOptimizer(tf.compat.v1.train.GradientDescentOptimizer(0.1))
+    dynamic.minimize(d1 * d2 * g1)
+    with _session(graph) as session, session.as_default():
+        dynamic.freeze("disc/*")
+        assert dynamic.frozen() == [d1, d2]
+        dynamic.freeze("gen")
+        dynamic.unfreeze("disc/b:0")
+        assert dynamic.frozen() == [d1, g1]
+        dynamic.set_frozen("w")  # a plain name matches a segment: both w's
+        assert dynamic.frozen() == [d1, g1]
+        dynamic.set_frozen([])
+        assert dynamic.frozen() == []
+        assert dynamic.candidates == [d1, d2, g1]
+
+
+def test_slots_exist_before_initialisation_so_any_pattern_runs(graph):
+    x, y, _, dynamic, train_op = _seed_setup()
+    slot_names = {v.op.name for v in dynamic.optimizer.variables()}
+    assert {"x/Adam", "x/Adam_1", "y/Adam", "y/Adam_1", "beta1_power"} <= slot_names
+    with _session(graph) as session:
+        for pattern in ([x], [y], [], [x, y]):
+            dynamic.set_frozen(pattern, session=session)
+            session.run(train_op)
+
+
+def test_checkpoint_restores_the_frozen_set(graph, tmp_path):
+    x, y, _, dynamic, train_op = _seed_setup()
+    saver = tf.compat.v1.train.Saver()
+    with _session(graph) as session:
+        dynamic.freeze(y, session=session)
+        path = saver.save(session, str(tmp_path / "model"))
+    with tf.compat.v1.Session(graph=graph) as session:
+        saver.restore(session, path)
+        assert dynamic.frozen(session=session) == [y]
+        y0 = session.run(y)
+        session.run(train_op)
+        assert session.run(y) == y0
+
+
+def test_masks_are_non_trainable_graph_variables(graph):
+    _seed_setup()
+    masks = [v for v in tf.compat.v1.global_variables() if "/frozen/" in v.op.name]
+    assert len(masks) == 2 and all(m.dtype == tf.bool for m in masks)
+    assert not set(masks) & set(tf.compat.v1.trainable_variables())
+
+
+def test_unknown_target_lists_close_names(graph):
+    tf.compat.v1.Variable(1.0, name="dense/kernel")
+    w = tf.compat.v1.Variable(1.0, name="dense/bias")
+    dynamic = tfc.DynamicOptimizer(tf.compat.v1.train.GradientDescentOptimizer(0.1))
+    dynamic.minimize(tf.reduce_sum(tf.compat.v1.trainable_variables()))
+    with pytest.raises(tfc.UnknownTargetError, match="'dense/kernl'.*close names: dense/kernel"):
+        dynamic.feed(frozen="dense/kernl")
+    outsider = tf.compat.v1.Variable(1.0, name="outsider")
+    with pytest.raises(tfc.UnknownTargetError, match="'outsider'"):
+        dynamic.feed(frozen=[w, outsider])
+    assert issubclass(tfc.UnknownTargetError, tfc.TfCollectionsError)
+
+
+def test_none_gradients_are_skipped_and_all_none_refused(graph):
+    x = tf.compat.v1.Variable(1.0, name="x")
+    unused = tf.compat.v1.Variable(1.0, name="unused")
+    dynamic = tfc.DynamicOptimizer(tf.compat.v1.train.AdamOptimizer(0.1))
+    train_op = dynamic.minimize(x * 2.0)
+    assert dynamic.candidates == [x, unused]
+    with _session(graph) as session:
+        dynamic.freeze(x, session=session)  # only the None-gradient variable is left
+        beta = session.run(dynamic.optimizer.variables())
+        session.run(train_op)
+        assert session.run(dynamic.optimizer.variables()) == beta
+    other = tfc.DynamicOptimizer(tf.compat.v1.train.AdamOptimizer(0.1))
+    with pytest.raises(ValueError, match="No gradients provided"):
+        other.minimize(tf.constant(1.0) * 2.0, var_list=[unused])
+
+
+def test_misuse_raises_package_errors(graph):
+    dynamic = tfc.DynamicOptimizer(tf.compat.v1.train.GradientDescentOptimizer(0.1))
+    with pytest.raises(tfc.TrainOpStateError, match="no train op yet"):
+        dynamic.freeze("x")
+    x = tf.compat.v1.Variable(1.0, name="x")
+    dynamic.minimize(x * 2.0)
+    with pytest.raises(tfc.TrainOpStateError, match="no session"):
+        dynamic.frozen()
+    with pytest.raises(tfc.TrainOpStateError, match="already built"):
+        dynamic.minimize(x * 3.0)
+    with pytest.raises(tfc.TfCollectionsError, match="tf.compat.v1.train.Optimizer"):
+        tfc.DynamicOptimizer("adam")
+
+
+def test_train_op_is_registered_and_removal_warns(graph):
+    x, _, _, _, train_op = _seed_setup()
+    assert train_op in tf.compat.v1.get_collection(tfc.TRAIN_OP)
+    with pytest.warns(tfc.StaleTrainOpWarning):
+        tfc.remove(tfc.TRAINABLE_VARIABLES, x)
+
+
+def test_apply_gradients_with_explicit_gradients(graph):
+    x = tf.compat.v1.Variable(1.0, name="x")
+    y = tf.compat.v1.Variable(1.0, name="y")
+    dynamic = tfc.DynamicOptimizer(tf.compat.v1.train.GradientDescentOptimizer(1.0))
+    gs = tf.compat.v1.train.get_or_create_global_step()
+    train_op = dynamic.apply_gradients(dynamic.compute_gradients(x + 2 * y), global_step=gs)
+    with _session(graph) as session:
+        dynamic.freeze("y", session=session)
+        session.run(train_op)
+        assert session.run([x, y, gs]) == [0.0, 1.0, 1]
+
+
+def test_no_warnings_when_wrapping(graph):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tfc.StaleTrainOpWarning)
+        _seed_setup()

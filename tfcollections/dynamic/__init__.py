@@ -1,0 +1,1 @@
+"""Optimizer wrappers that freeze and unfreeze variables at run time, without rebuilding."""
