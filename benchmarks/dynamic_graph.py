@@ -7,7 +7,7 @@ training loop and the median step time of
   ideal-subset   one minimize() per pattern, all built before initialisation
   seed-1-cache   the seed's first variant: cache minimize() per excluded set, built on demand
   seed-2-apply   the seed's second: cached gradients, apply_gradients() every step
-  seed-3-assign  the seed's third: one assign_sub(lr * grad) per variable (plain SGD, wrong for Adam)
+  seed-3-assign  the seed's third: assign_sub(lr * grad) per variable (plain SGD: wrong for Adam)
   dynamic        tfcollections.DynamicOptimizer, set_frozen() when the pattern changes
 at 0%, 50% and 90% of the variables frozen (the toy has two variables: 0% and the seed's
 alternation, 50%). Ratios are against static-all in the same run. Usage:
