@@ -14,6 +14,7 @@ from typing import Any
 from tfcollections import graphkeys as _keys
 from tfcollections._tf import tf
 from tfcollections.errors import EagerModeError, NotInCollectionError, StaleTrainOpWarning
+from tfcollections.tfnames import is_optimizer_update
 
 _EAGER_HINT = (
     "graph collections do not exist in eager mode: build inside `with tf.Graph().as_default():`, "
@@ -141,17 +142,12 @@ def _warn_if_still_trained(variables: list, graph: Any, *, stacklevel: int) -> N
         )
 
 
-def _is_optimizer_update(op_type: str) -> bool:
-    """Optimizer kernels: ApplyAdam, ResourceApplyAdam, ResourceSparseApplyAdagrad, ..."""
-    return op_type.removeprefix("Resource").removeprefix("Sparse").startswith("Apply")
-
-
 def _variables_written_by_train_ops(graph: Any) -> set[str]:
     """Names of the variable ops that an optimizer kernel in `graph` updates (its input 0)."""
     written = {
         op.inputs[0].op.name
         for op in graph.get_operations()
-        if _is_optimizer_update(op.type) and op.inputs
+        if is_optimizer_update(op.type) and op.inputs
     }
     return written | _hidden_writes.get(graph, set())
 
@@ -159,7 +155,7 @@ def _variables_written_by_train_ops(graph: Any) -> set[str]:
 def _train_ops_built(graph: Any) -> bool:
     if graph.get_collection(_keys.TRAIN_OP) or _hidden_writes.get(graph):
         return True
-    return any(_is_optimizer_update(op.type) for op in graph.get_operations())
+    return any(is_optimizer_update(op.type) for op in graph.get_operations())
 
 
 def _display_name(value: Any) -> str:

@@ -1,0 +1,83 @@
+"""TFC002 non-bool-trainable."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tfcollections.lint import patterns
+from tfcollections.lint.rule import LintRule
+
+
+class NonBoolTrainable(LintRule):
+    """`trainable=` receives a tensor or variable: trainable is a Python bool, read once.
+
+    `tf.Variable(..., trainable=flag)` adds the variable to TRAINABLE_VARIABLES when it is
+    created, and the attribute is read-only afterwards. A boolean tensor or variable as `flag`
+    raises under TF2 behaviour and is silently taken as True after `disable_v2_behavior()`: the
+    variable always trains. Plain names of unknown origin (`trainable=is_training`) and bool
+    expressions are not findings. Pass a Python bool, and freeze at run time with
+    `tfcollections.DynamicOptimizer`.
+    """
+
+    code = "TFC002"
+    name = "non-bool-trainable"
+    MESSAGE = (
+        "trainable= receives a tensor or variable: trainable is a Python bool read once when the "
+        "variable is created (TF2 raises, TF1 trains it anyway); pass a bool and freeze at run "
+        "time with tfcollections.DynamicOptimizer"
+    )
+    PRECHECK = (
+        (b"trainable",),
+        (b"variable", b"constant", b"placeholder", b"convert_to_tensor", b"cast"),
+    )
+
+    VALID = [
+        """
+import tensorflow as tf
+def build(x, trainable):
+    return tf.Variable(x, trainable=trainable)
+w = tf.Variable(1.0, trainable=is_training)
+v = tf.Variable(1.0, trainable=not frozen and stage > 1)
+u = tf.Variable(1.0, trainable=True)
+""",
+        # A name bound to a tensor in another scope, or rebound to a bool.
+        """
+import tensorflow as tf
+flag = tf.Variable(False)
+def make():
+    return tf.Variable(1.0, trainable=flag)
+flag = True
+w = tf.Variable(1.0, trainable=flag)
+""",
+        # A module called `tf` that is not TensorFlow.
+        """
+import mytools as tf
+w = make(1.0, trainable=tf.constant(True))
+""",
+    ]
+
+    INVALID = [
+        # The seed's first attempt.
+        """
+import tensorflow as tf
+trainable = tf.Variable(False, dtype=tf.bool)
+loss = tf.Variable(3.0, dtype=tf.float32, trainable=trainable)  # <- TFC002
+""",
+        """
+import tensorflow.compat.v1 as tf
+from tensorflow.compat.v1 import placeholder_with_default
+a = tf.get_variable("a", [], trainable=tf.placeholder(tf.bool))  # <- TFC002
+b = tf.Variable(
+    1.0,
+    trainable=placeholder_with_default(True, []),  # <- TFC002
+)
+flag = tf.constant(True)
+c = tf.keras.layers.Dense(3, trainable=flag)  # <- TFC002
+""",
+    ]
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        keyword = node.keyword
+        is_trainable = keyword is not None and keyword.value == "trainable"
+        if is_trainable and patterns.makes_tensor(self.flow, node.value):
+            self.report(node)

@@ -1,0 +1,186 @@
+"""TFC001 trainable-after-train-op."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tfcollections.lint import patterns
+from tfcollections.lint.flow import Place, can_follow, in_finally_of
+from tfcollections.lint.rule import LintRule
+
+
+class TrainableAfterTrainOp(LintRule):
+    """TRAINABLE_VARIABLES changed after a train op was built: the change does nothing.
+
+    `minimize()`, `compute_gradients()`, `apply_gradients()` and `tf.gradients()` read the
+    trainable collection once, when they build their ops. Removing a variable from it
+    afterwards (`del col[col.index(x)]`, `col.remove(x)`, `tfc.remove(...)`) or adding one
+    (`tf.add_to_collection(...)`) leaves the built train op as it was: the removed variable
+    keeps training, the added one never trains. A change before the train op, in a branch that
+    cannot run after it, or in a `finally` that restores the collection is fine. Freeze at run
+    time with `tfcollections.DynamicOptimizer` instead.
+    """
+
+    code = "TFC001"
+    name = "trainable-after-train-op"
+    MESSAGE = (
+        "TRAINABLE_VARIABLES changed after a train op was built: the built op still updates "
+        "the old set, so this change does nothing at run time; freeze with "
+        "tfcollections.DynamicOptimizer(...).freeze() instead"
+    )
+    PRECHECK = ((b"minimize", b"gradients"), (b"trainable_variables",))
+
+    VALID = [
+        # The change comes before the train op is built.
+        """
+import tensorflow as tf
+col = tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES)
+col.remove(x)
+train_op = tf.train.AdamOptimizer(0.01).minimize(loss)
+""",
+        # A temporary collection restored in `finally`.
+        """
+import tensorflow.compat.v1 as tf
+col = tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES)
+saved = list(col)
+try:
+    del col[:]
+    col.append(head)
+    train_op = opt.minimize(loss)
+finally:
+    col[:] = saved
+""",
+        # Exclusive branches: the change cannot run after the build.
+        """
+import tensorflow as tf
+if fine_tune:
+    train_op = opt.minimize(loss)
+else:
+    tf.get_collection_ref("trainable_variables").clear()
+""",
+        # Different functions: their order is unknown.
+        """
+import tensorflow as tf
+def build():
+    return opt.minimize(loss)
+def prune():
+    tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).pop()
+""",
+        # Another collection, and a copy of the trainables (changing it changes nothing).
+        """
+import tensorflow as tf
+train_op = opt.minimize(loss)
+tf.get_collection_ref(tf.GraphKeys.UPDATE_OPS).clear()
+tf.trainable_variables().remove(x)
+tf.add_to_collection("losses", extra)
+""",
+        # A module called `tf` that is not TensorFlow.
+        """
+import mylib as tf
+train_op = opt.minimize(loss)
+tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).remove(x)
+""",
+    ]
+
+    INVALID = [
+        # The seed's trap.
+        """
+import tensorflow as tf
+x = tf.Variable(3.0)
+train_op = tf.train.AdamOptimizer(0.01).minimize(tf.abs(y - x))
+col = tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES)
+del col[col.index(x)]  # <- TFC001
+""",
+        # compat.v1 alias, the string key, list methods and slice assignment.
+        """
+import tensorflow.compat.v1 as tf
+grads = opt.compute_gradients(loss)
+train_op = opt.apply_gradients(grads)
+KEY = "trainable_variables"
+trainables = tf.get_collection_ref(KEY)
+trainables.append(z)  # <- TFC001
+trainables.extend([a, b])  # <- TFC001
+trainables.insert(0, c)  # <- TFC001
+trainables[:] = [d]  # <- TFC001
+trainables.pop()  # <- TFC001
+""",
+        # `from tensorflow.compat import v1`, graph objects, add/clear collection.
+        """
+from tensorflow.compat import v1 as tf
+grads = tf.gradients(loss, params)
+g = tf.get_default_graph()
+g.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).remove(w)  # <- TFC001
+tf.add_to_collection(tf.GraphKeys.TRAINABLE_VARIABLES, w)  # <- TFC001
+tf.add_to_collections([tf.GraphKeys.TRAINABLE_VARIABLES, "mine"], w)  # <- TFC001
+tf.get_default_graph().clear_collection(tf.GraphKeys.TRAINABLE_VARIABLES)  # <- TFC001
+""",
+        # Imported names, tfcollections, a multi-line statement, inside a function.
+        """
+from tensorflow.compat.v1 import GraphKeys, get_collection_ref
+import tfcollections as tfc
+def train():
+    op = opt.minimize(
+        loss,
+        global_step=step,
+    )
+    get_collection_ref(  # <- TFC001
+        GraphKeys.TRAINABLE_VARIABLES
+    ).clear()
+    tfc.remove(tfc.TRAINABLE_VARIABLES, x)  # <- TFC001
+    tfc.ref(tfc.TRAINABLE_VARIABLES).append(y)  # <- TFC001
+""",
+        # In a loop the change before the build runs after it on the next iteration.
+        """
+import tensorflow as tf
+for step in range(10):
+    tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).remove(x)  # <- TFC001
+    train_op = opt.minimize(loss)
+""",
+        # An `except` handler may run after the build in `try`.
+        """
+import tensorflow as tf
+try:
+    train_op = opt.minimize(loss)
+except ValueError:
+    tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).clear()  # <- TFC001
+""",
+    ]
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self._builds: list[Place] = []
+        self._changes: list[tuple[cst.CSTNode, Place]] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if patterns.builds_train_op(self.flow, node):
+            self._builds.append(self.flow.place())
+        elif patterns.changes_trainables(self.flow, node):
+            self._changes.append((node, self.flow.place()))
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._subscript_change(node, [node.target])
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self._subscript_change(node, [target.target for target in node.targets])
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if patterns.is_trainable_collection(self.flow, node.target):
+            self._changes.append((node, self.flow.place()))
+
+    def _subscript_change(self, node: cst.CSTNode, targets: list[cst.BaseExpression]) -> None:
+        for target in targets:
+            elements = target.elements if isinstance(target, (cst.Tuple, cst.List)) else ()
+            for one in [target, *(element.value for element in elements)]:
+                if isinstance(one, cst.Subscript) and patterns.is_trainable_collection(
+                    self.flow, one.value
+                ):
+                    self._changes.append((node, self.flow.place()))
+                    return
+
+    def finish(self) -> None:
+        for node, change in self._changes:
+            if any(
+                can_follow(build, change) and not in_finally_of(change, build)
+                for build in self._builds
+            ):
+                self.report(node)

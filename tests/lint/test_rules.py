@@ -1,0 +1,62 @@
+"""Every registered rule proves itself with its own VALID and INVALID examples."""
+
+import re
+import textwrap
+
+import pytest
+
+from tfcollections.lint.engine import lint_source
+from tfcollections.lint.registry import load_selected, rule_entry_points
+
+RULES = load_selected(sorted(rule_entry_points()))
+_MARK = re.compile(r"#\s*<-\s*(?P<code>[A-Z]+\d+)\s*$")
+
+
+def _examples(kind: str):
+    return [
+        pytest.param(rule, textwrap.dedent(snippet), id=f"{rule.code}-{kind}-{index}")
+        for rule in RULES
+        for index, snippet in enumerate(getattr(rule, kind))
+    ]
+
+
+def test_the_four_rules_are_registered_and_documented():
+    assert [rule.code for rule in RULES] == ["TFC001", "TFC002", "TFC003", "TFC004"]
+    for rule in RULES:
+        assert rule.VALID and rule.INVALID, rule.code
+        assert rule.summary() and len((rule.__doc__ or "").splitlines()) > 3, rule.code
+        assert rule.PRECHECK, rule.code
+
+
+@pytest.mark.parametrize(("rule", "source"), _examples("VALID"))
+def test_valid_examples_have_no_finding(rule, source):
+    assert lint_source(source.encode(), "example.py", [rule]) == []
+
+
+@pytest.mark.parametrize(("rule", "source"), _examples("INVALID"))
+def test_invalid_examples_report_exactly_the_marked_lines(rule, source):
+    expected = [
+        number
+        for number, line in enumerate(source.splitlines(), start=1)
+        if (mark := _MARK.search(line)) and mark.group("code") == rule.code
+    ]
+    assert expected, "an INVALID example must mark at least one line"
+    findings = lint_source(source.encode(), "example.py", [rule])
+    assert [finding.line for finding in findings] == expected
+    assert {finding.code for finding in findings} == {rule.code}
+    assert all(finding.message == rule.MESSAGE for finding in findings)
+
+
+@pytest.mark.parametrize(("rule", "source"), _examples("INVALID"))
+def test_precheck_lets_every_invalid_example_through(rule, source):
+    assert rule.may_apply(source.lower().encode())
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.code)
+def test_precheck_rules_out_unrelated_code(rule):
+    assert not rule.may_apply(b"import os\nprint(os.getcwd())\n")
+
+
+def test_each_message_says_what_to_use_instead():
+    for rule in RULES:
+        assert "DynamicOptimizer" in rule.MESSAGE or "compile() again" in rule.MESSAGE

@@ -1,0 +1,41 @@
+"""The bundled examples are the README's demo: they must keep telling the truth."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _run(script: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_seed_trap_shows_the_trap_then_the_fix():
+    out = _run("seed_trap.py")
+    assert "trainable now: ['y']" in out
+    assert "StaleTrainOpWarning" not in out and "will keep training" in out
+    trapped = float(re.search(r"x = ([\d.]+) \(it moved", out).group(1))
+    fixed = re.search(r"x = ([\d.]+), y = ([\d.]+) \(x frozen", out)
+    assert trapped != 3.0
+    assert float(fixed.group(1)) == 3.0 and float(fixed.group(2)) < 13.0
+
+
+@pytest.mark.slow
+def test_alternating_freeze_moves_one_variable_at_a_time_in_a_constant_graph():
+    out = _run("alternating_freeze.py")
+    rows = re.findall(r"frozen (\w)  x ([\d.]+)  y ([\d.]+)", out)
+    assert len(rows) == 20
+    for (_, x0, y0), (frozen, x1, y1) in zip(rows, rows[1:]):
+        assert (x1 == x0) if frozen == "x" else (y1 == y0)
+        assert (y1 != y0) if frozen == "x" else (x1 != x0)
+    built, after = map(int, re.search(r"graph ops: (\d+) after building, (\d+)", out).groups())
+    assert built == after

@@ -1,0 +1,1 @@
+"""tfc-lint: the engine behind the `tfc-lint` command. Never imports TensorFlow."""

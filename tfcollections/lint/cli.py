@@ -1,0 +1,120 @@
+"""`tfc-lint`: find code that changes what is trainable after the train op was built.
+
+Exit codes: 0 no findings, 1 findings, 2 usage or internal error (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from tabulate import tabulate
+
+from tfcollections import __version__
+from tfcollections.errors import TfCollectionsError
+from tfcollections.lint import output
+from tfcollections.lint.config import UsageError, check_codes, load_config
+from tfcollections.lint.discovery import discover
+from tfcollections.lint.finding import PARSE_ERROR, PARSE_ERROR_NAME, PARSE_ERROR_SUMMARY
+from tfcollections.lint.registry import load_selected, rule_entry_points
+from tfcollections.lint.runner import lint_files
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as every other usage error
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tfc-lint", description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    parser.add_argument("--format", choices=output.FORMATS, default="text")
+    parser.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="CODES",
+        help="comma-separated code prefixes to report (overrides the config)",
+    )
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="CODES",
+        help="comma-separated code prefixes not to report (overrides the config)",
+    )
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    parser.add_argument("--statistics", action="store_true", help="count findings per code")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")
+    parser.add_argument("--version", action="version", version=f"tfc-lint {__version__}")
+    return parser  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _run(_parser().parse_args(argv))
+    except TfCollectionsError as error:
+        print(f"tfc-lint: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("tfc-lint: interrupted", file=sys.stderr)
+    except Exception as error:  # noqa: BLE001 - a crash is still a one-line error, exit 2
+        print(f"tfc-lint: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+    return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    known = set(rule_entry_points()) | {PARSE_ERROR}
+    if args.list_rules:
+        print(_rules_table())
+        return 0
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    config = load_config(Path.cwd(), known)
+    if args.select:
+        select = check_codes(_split(args.select), known, "--select")
+        config = replace(config, select=select)
+    if args.ignore:
+        config = replace(config, ignore=check_codes(_split(args.ignore), known, "--ignore"))
+    files = discover(args.paths, config)
+    codes = sorted(code for code in known - {PARSE_ERROR} if config.selects(code))
+    findings = lint_files(
+        files, codes, jobs=args.jobs, cache_folder=None if args.no_cache else config.root
+    )
+    findings = [
+        finding
+        for finding in findings
+        if config.selects(finding.code)
+        and not finding.code.startswith(config.ignored_in(Path(finding.path)))
+    ]
+    described = _describe() if args.format == "sarif" or args.statistics else {}
+    summaries = {code: summary for code, (_, summary) in described.items()}
+    rendered = output.render(findings, args.format, summaries, __version__)
+    if rendered:
+        print(rendered)
+    if args.statistics and args.format == "text" and findings:
+        names = {code: name for code, (name, _) in described.items()}
+        print(output.statistics(findings, names))
+    return 1 if findings and not args.exit_zero else 0
+
+
+def _split(values: list[str]) -> tuple[str, ...]:
+    return tuple(code for value in values for code in value.split(","))
+
+
+def _describe() -> dict[str, tuple[str, str]]:
+    """Code -> (name, one-line summary) of TFC000 and every registered rule."""
+    rules = load_selected(sorted(rule_entry_points()))
+    described = {PARSE_ERROR: (PARSE_ERROR_NAME, PARSE_ERROR_SUMMARY)}
+    described.update({rule.code: (rule.name, rule.summary()) for rule in rules})
+    return described
+
+
+def _rules_table() -> str:
+    rows = [(code, name, summary) for code, (name, summary) in _describe().items()]
+    return tabulate(rows, headers=["code", "name", "what it finds"])

@@ -1,0 +1,116 @@
+"""`[tool.tfc-lint]` in the nearest pyproject.toml, validated; command-line flags win."""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tfcollections.errors import TfCollectionsError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+_KEYS = {"select", "ignore", "exclude", "per-file-ignores"}
+
+
+class UsageError(TfCollectionsError):
+    """Bad command line or configuration: exit code 2."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """What to lint and report. `select`/`ignore` are code prefixes; globs are relative to
+    `root`, the folder of the pyproject.toml they came from (else the current folder)."""
+
+    root: Path
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    source: Path | None = None
+
+    def selects(self, code: str) -> bool:
+        chosen = not self.select or code.startswith(self.select)
+        return chosen and not code.startswith(self.ignore)
+
+    def ignored_in(self, path: Path) -> tuple[str, ...]:
+        """Code prefixes that per-file-ignores turns off for `path`."""
+        relative = _relative(path, self.root)
+        return tuple(
+            code
+            for pattern, codes in self.per_file_ignores.items()
+            if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(path.name, pattern)
+            for code in codes
+        )
+
+    def excludes(self, path: Path) -> bool:
+        relative = _relative(path, self.root)
+        return any(
+            fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(path.name, pattern)
+            for pattern in self.exclude
+        )
+
+
+def load_config(start: Path, known_codes: set[str]) -> Config:
+    """The config of the nearest pyproject.toml at or above `start` (defaults when none has a
+    `[tool.tfc-lint]` table). Raises UsageError naming the file for unknown keys or codes."""
+    for folder in [start, *start.parents]:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return _parse(candidate, known_codes)
+    return Config(root=start)
+
+
+def check_codes(codes: tuple[str, ...], known_codes: set[str], where: str) -> tuple[str, ...]:
+    """`codes`, upper-cased; UsageError for one that is a prefix of no known code."""
+    upper = tuple(code.strip().upper() for code in codes if code.strip())
+    for code in upper:
+        if not any(known.startswith(code) for known in known_codes):
+            raise UsageError(f"{where}: unknown rule code {code!r}")
+    return upper
+
+
+def _parse(path: Path, known_codes: set[str]) -> Config:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise UsageError(f"{path}: cannot read the configuration: {error}") from None
+    table = document.get("tool", {}).get("tfc-lint", {})
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [tool.tfc-lint] must be a table")
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise UsageError(f"{path}: unknown [tool.tfc-lint] key(s): {', '.join(unknown)}")
+    where = f"{path} [tool.tfc-lint]"
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(per_file, dict):
+        raise UsageError(f"{where}: per-file-ignores must be a table of glob = [codes]")
+    return Config(
+        root=path.parent,
+        select=check_codes(_strings(table, "select", where), known_codes, where),
+        ignore=check_codes(_strings(table, "ignore", where), known_codes, where),
+        exclude=_strings(table, "exclude", where),
+        per_file_ignores={
+            pattern: check_codes(_strings(per_file, pattern, where), known_codes, where)
+            for pattern in per_file
+        },
+        source=path,
+    )
+
+
+def _strings(table: dict, key: str, where: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise UsageError(f"{where}: {key} must be a list of strings")
+    return tuple(value)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

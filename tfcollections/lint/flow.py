@@ -1,0 +1,245 @@
+"""Where each node sits in its scope's control flow, and the names bound there.
+
+Updated by the engine before and after every node of the one traversal (before the rules see a
+node, after they leave it), so every rule asks the same questions cheaply: "can this run after
+that?", "what does this name stand for?". No LibCST metadata providers: they cost several
+times the parse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from tfcollections import tfnames
+
+
+@dataclass(frozen=True)
+class Imported:
+    """A name bound by an import to the dotted module or attribute it stands for."""
+
+    dotted: str
+
+
+Binding = Imported | cst.BaseExpression | None
+"""What a name is bound to: an import, the expression last assigned to it, or unknown."""
+
+
+@dataclass(frozen=True)
+class Place:
+    """A node's position in the flow of its scope: which scope, visit order, and the arms of
+    the branching constructs (if/try/match/loops) it sits in, outermost first."""
+
+    scope: int
+    order: int
+    arms: tuple[tuple[int, str], ...]
+
+
+def can_follow(first: Place, then: Place) -> bool:
+    """True when `then` may run after `first` in one run of their scope: it comes later in
+    the text, or both sit in one loop; and they are not in exclusive arms of one construct.
+    Places in different scopes (functions) are never ordered."""
+    if first.scope != then.scope or _exclusive(first, then):
+        return False
+    return then.order > first.order or share_loop(first, then)
+
+
+def in_finally_of(change: Place, build: Place) -> bool:
+    """True when `change` is in the `finally` of a try whose other arms hold `build`: the
+    pattern that restores a collection after building with a temporary one."""
+    build_arms = dict(build.arms)
+    return any(
+        arm == "finally" and build_arms.get(construct, "finally") != "finally"
+        for construct, arm in change.arms
+    )
+
+
+def _exclusive(a: Place, b: Place) -> bool:
+    arms_of_a = dict(a.arms)
+    for construct, arm in b.arms:
+        other = arms_of_a.get(construct)
+        if other is not None and other != arm and _exclusive_arms(other, arm):
+            return True
+    return False
+
+
+def _exclusive_arms(one: str, other: str) -> bool:
+    pair = {one, other}
+    if pair == {"then", "else"}:
+        return True
+    kinds = {arm.rstrip("0123456789") for arm in pair}
+    return kinds in ({"except"}, {"case"}, {"except", "try-else"})
+
+
+def share_loop(a: Place, b: Place) -> bool:
+    """True when both places are in the body of one loop of the same scope."""
+    return a.scope == b.scope and bool({arm for arm in a.arms if arm[1] == "loop"} & set(b.arms))
+
+
+_SCOPES = (cst.Module, cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+
+class Flow:
+    """The traversal state shared by every rule: scopes, bindings and branch arms."""
+
+    def __init__(self) -> None:
+        self._order = 0
+        self._scopes: list[tuple[int, dict[str, Binding]]] = []
+        self._arms: list[tuple[int, str]] = []
+        self._pending_arms: dict[int, tuple[int, str]] = {}
+        self._entered_arms: set[int] = set()
+
+    # -- engine hooks -------------------------------------------------------------------
+
+    def before_visit(self, node: cst.CSTNode) -> None:
+        self._order += 1
+        arm = self._pending_arms.pop(id(node), None)
+        if arm is not None:
+            self._arms.append(arm)
+            self._entered_arms.add(id(node))
+        if isinstance(node, _SCOPES):
+            self._scopes.append((id(node), {}))
+            if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+                self._bind_parameters(node.params)
+        self._register_arms(node)
+        if isinstance(node, cst.Import):
+            self._bind_import(node)
+        elif isinstance(node, cst.ImportFrom):
+            self._bind_import_from(node)
+
+    def after_leave(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                self._bind_target(target.target, node.value)
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            self._bind_target(node.target, node.value)
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            self._bind_target(node.target, None)
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            self._bind_target(node.asname.name, None)
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and len(self._scopes) > 1:
+            self._scopes[-2][1][node.name.value] = None
+        if isinstance(node, _SCOPES):
+            self._scopes.pop()
+        if id(node) in self._entered_arms:
+            self._entered_arms.discard(id(node))
+            self._arms.pop()
+
+    # -- questions rules ask ------------------------------------------------------------
+
+    def place(self) -> Place:
+        """The place of the node being visited."""
+        return Place(self._scopes[-1][0], self._order, tuple(self._arms))
+
+    def lookup(self, name: str, *, same_scope: bool = False) -> Binding:
+        """What `name` is bound to, innermost scope first (only the current one if asked)."""
+        scopes = self._scopes[-1:] if same_scope else reversed(self._scopes)
+        for _, bindings in scopes:
+            if name in bindings:
+                return bindings[name]
+        return None
+
+    def resolve(self, expr: cst.BaseExpression, *, same_scope: bool = False) -> Binding:
+        """Follow names through assignments (`col = tf.get_collection_ref(...)`)."""
+        for _ in range(8):
+            if not isinstance(expr, cst.Name):
+                return expr
+            bound = self.lookup(expr.value, same_scope=same_scope)
+            if not isinstance(bound, cst.BaseExpression):
+                return bound
+            expr = bound
+        return None
+
+    def qualify(self, expr: cst.BaseExpression) -> str | None:
+        """The dotted name an expression stands for through imports and aliases, or None."""
+        if isinstance(expr, cst.Attribute):
+            base = self.qualify(expr.value)
+            return f"{base}.{expr.attr.value}" if base else None
+        if isinstance(expr, cst.Name):
+            bound = self.resolve(expr)
+            if isinstance(bound, Imported):
+                return bound.dotted
+            if isinstance(bound, cst.Attribute):
+                return self.qualify(bound)
+        return None
+
+    def tf_name(self, expr: cst.BaseExpression) -> str | None:
+        """`tf.compat.v1.get_collection_ref` -> `get_collection_ref`; None if not TensorFlow."""
+        return tfnames.tf_api_name(self.qualify(expr))
+
+    def tfc_name(self, expr: cst.BaseExpression) -> str | None:
+        """`tfc.remove` -> `remove` when `tfc` is tfcollections; None otherwise."""
+        return tfnames.tfc_api_name(self.qualify(expr))
+
+    def is_object(self, expr: cst.BaseExpression) -> bool:
+        """True when `expr` is a value (a local, an attribute of one, a call result), not an
+        imported module or one of its attributes: `sess`, `self.graph`, `tf.Session()`."""
+        return self.qualify(expr) is None
+
+    def is_tf_or_object(self, expr: cst.BaseExpression) -> bool:
+        """A receiver that may carry TF methods: TensorFlow itself or a value, never another
+        module (a module called `tf` that is not TensorFlow is not TensorFlow)."""
+        dotted = self.qualify(expr)
+        return dotted is None or tfnames.tf_api_name(dotted) is not None
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    def _register_arms(self, node: cst.CSTNode) -> None:
+        key = id(node)
+        arms: list[tuple[cst.CSTNode | None, str]] = []
+        if isinstance(node, cst.If):
+            arms = [(node.body, "then"), (node.orelse, "else")]
+        elif isinstance(node, (cst.Try, cst.TryStar)):
+            arms = [(node.body, "try"), (node.orelse, "try-else"), (node.finalbody, "finally")]
+            arms += [(handler, f"except{i}") for i, handler in enumerate(node.handlers)]
+        elif isinstance(node, (cst.For, cst.While)):
+            arms = [(node.body, "loop"), (node.orelse, "loop-else")]
+        elif isinstance(node, cst.Match):
+            arms = [(case, f"case{i}") for i, case in enumerate(node.cases)]
+        for child, arm in arms:
+            if child is not None:
+                self._pending_arms[id(child)] = (key, arm)
+
+    def _bind(self, name: str, value: Binding) -> None:
+        self._scopes[-1][1][name] = value
+
+    def _bind_target(self, target: cst.BaseExpression, value: Binding) -> None:
+        if isinstance(target, cst.Name):
+            self._bind(target.value, value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind_target(element.value, None)
+        elif isinstance(target, cst.StarredElement):
+            self._bind_target(target.value, None)
+
+    def _bind_parameters(self, params: cst.Parameters) -> None:
+        every = [*params.posonly_params, *params.params, *params.kwonly_params]
+        every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+        for param in every:
+            self._bind(param.name.value, None)
+
+    def _bind_import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            dotted = _dotted(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self._bind(alias.asname.name.value, Imported(dotted))
+            else:
+                root = dotted.split(".")[0]
+                self._bind(root, Imported(root))
+
+    def _bind_import_from(self, node: cst.ImportFrom) -> None:
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        module = _dotted(node.module)
+        for alias in node.names:
+            name = _dotted(alias.name)
+            local = alias.asname.name.value if alias.asname is not None else name
+            if isinstance(local, str):
+                self._bind(local, Imported(f"{module}.{name}"))
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return node.value if isinstance(node, cst.Name) else ""

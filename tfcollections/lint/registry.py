@@ -1,0 +1,41 @@
+"""Find the rules: the `tfc_lint.rules` entry-point group, each entry named by its code.
+
+The engine imports no rule by name, so another package adds rules by declaring
+`[project.entry-points."tfc_lint.rules"] XYZ001 = "their_package.rules:TheirRule"`. Codes come
+from the entry names, so choosing rules and keying the cache import no rule and no LibCST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib.metadata import EntryPoint, entry_points
+
+from tfcollections.errors import TfCollectionsError
+
+GROUP = "tfc_lint.rules"
+
+
+def rule_entry_points() -> dict[str, EntryPoint]:
+    """Code -> entry point of every registered rule, without importing any."""
+    return {entry.name.upper(): entry for entry in entry_points(group=GROUP)}
+
+
+def load_selected(codes: Sequence[str]) -> list:
+    """The rule classes for `codes`. A broken entry point, or one whose class is no LintRule
+    or carries another code, is a TfCollectionsError naming it."""
+    from tfcollections.lint.rule import LintRule
+
+    entries = rule_entry_points()
+    rules = []
+    for code in codes:
+        entry = entries[code]
+        try:
+            rule = entry.load()
+        except Exception as error:  # a broken plugin must not look like a crash of ours
+            raise TfCollectionsError(
+                f"rule {code} ({entry.value}) failed to load: {error}"
+            ) from error
+        if not (isinstance(rule, type) and issubclass(rule, LintRule)) or rule.code != code:
+            raise TfCollectionsError(f"rule {code} ({entry.value}) is not a LintRule coded {code}")
+        rules.append(rule)
+    return rules

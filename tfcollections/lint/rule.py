@@ -1,0 +1,50 @@
+"""The base class of every tfc-lint rule, and the record of a finding.
+
+A rule is a LibCST batchable visitor: the engine parses a file once and runs every selected
+rule in one traversal, with the shared `Flow` answering scope and ordering questions. A rule
+records nodes with `report()` while visiting, or decides in `finish()` once the whole file has
+been seen (for "did X happen after Y" questions). Its docstring is its documentation; its VALID
+and INVALID snippets are its tests (in INVALID, a line ending in `# <- CODE` must be reported).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import libcst as cst
+
+from tfcollections.lint.flow import Flow
+
+
+class LintRule(cst.BatchableCSTVisitor):
+    """Subclass with `code`, `name`, `MESSAGE`, `PRECHECK`, `VALID` and `INVALID`."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    MESSAGE: ClassVar[str]
+    PRECHECK: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
+    """Groups of lower-case byte strings: a file can hold a finding only if, for every group,
+    its lower-cased text contains one of them. Files that fail are not parsed at all."""
+    VALID: ClassVar[list[str]] = []
+    INVALID: ClassVar[list[str]] = []
+
+    def __init__(self, flow: Flow) -> None:
+        super().__init__()
+        self.flow = flow
+        self.reports: list[tuple[cst.CSTNode, str]] = []
+
+    @classmethod
+    def may_apply(cls, lowered_source: bytes) -> bool:
+        """The cheap text pre-check: False means the file cannot contain a finding."""
+        return all(any(word in lowered_source for word in group) for group in cls.PRECHECK)
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first line of the rule's docstring."""
+        return (cls.__doc__ or "").strip().splitlines()[0]
+
+    def report(self, node: cst.CSTNode, message: str | None = None) -> None:
+        self.reports.append((node, message or self.MESSAGE))
+
+    def finish(self) -> None:
+        """Called once after the traversal; override to report from collected places."""
