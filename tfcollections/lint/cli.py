@@ -61,9 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(_parser().parse_args(argv))
     except TfCollectionsError as error:
         print(f"tfc-lint: error: {error}", file=sys.stderr)
+    except BrokenPipeError:  # `| head` closed the pipe: stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("tfc-lint: interrupted", file=sys.stderr)
-    except Exception as error:  # noqa: BLE001 - a crash is still a one-line error, exit 2
+    except Exception as error:  # a crash is still a one-line error and exit code 2
         print(f"tfc-lint: internal error: {type(error).__name__}: {error}", file=sys.stderr)
     return 2
 

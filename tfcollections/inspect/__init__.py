@@ -1,0 +1,1 @@
+"""Reading graphs and their collections: saved files without importing TensorFlow, scripts live."""

@@ -1,0 +1,161 @@
+"""Turn a TARGET into graphs: a MetaGraphDef file, a SavedModel folder, a checkpoint folder, a
+Python script or `package.module:function`. Saved files are parsed as protobufs only (no
+TensorFlow import); scripts run in a fresh tf.Graph with their prints sent to stderr."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import re
+import runpy
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import message as protobuf_message
+from google.protobuf import text_format
+
+from tfcollections.errors import TfCollectionsError
+from tfcollections.inspect import protos
+from tfcollections.inspect.graphs import GraphData, from_live_graph, from_meta_graph
+
+_TEXT_SUFFIXES = (".pbtxt", ".meta.txt", ".txt")
+_ENTRY_POINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+class InspectError(TfCollectionsError):
+    """A TARGET that cannot be read: the message names it."""
+
+
+@dataclass
+class Loaded:
+    source: str
+    graphs: list[GraphData]
+
+
+def load(target: str, tag_set: str | None = None) -> Loaded:
+    """The graphs of `target`; `tag_set` ("serve,gpu") picks one meta graph of a SavedModel.
+
+    Raises InspectError with a one-line message naming the input.
+    """
+    path = Path(target)
+    if path.is_dir():
+        return _load_folder(path, tag_set)
+    if path.is_file():
+        if path.suffix == ".py":
+            return Loaded(target, [_run_script(target, lambda: _run_path(target))])
+        if path.name in ("saved_model.pb", "saved_model.pbtxt"):
+            return _load_saved_model(path, tag_set, target)
+        return Loaded(target, [_meta_graph(path, None)])
+    if _ENTRY_POINT.match(target) and not path.exists():
+        return Loaded(target, [_run_script(target, _function(target))])
+    raise InspectError(f"{target}: no such file or directory")
+
+
+def _load_folder(folder: Path, tag_set: str | None) -> Loaded:
+    for name in ("saved_model.pb", "saved_model.pbtxt"):
+        if (folder / name).is_file():
+            return _load_saved_model(folder / name, tag_set, str(folder))
+    state = folder / "checkpoint"
+    if state.is_file():
+        meta = _latest_checkpoint_meta(state)
+        return Loaded(str(folder), [_meta_graph(meta, None)])
+    raise InspectError(
+        f"{folder}: not a SavedModel (no saved_model.pb) or checkpoint folder (no checkpoint file)"
+    )
+
+
+def _latest_checkpoint_meta(state: Path) -> Path:
+    checkpoint_state = protos.message("tensorflow.CheckpointState")()
+    _parse(state, checkpoint_state, text=True)
+    prefix = checkpoint_state.model_checkpoint_path
+    if not prefix:
+        raise InspectError(f"{state}: names no model_checkpoint_path")
+    base = Path(prefix) if os.path.isabs(prefix) else state.parent / prefix
+    meta = Path(f"{base}.meta")
+    if not meta.is_file():
+        raise InspectError(f"{state}: the latest checkpoint has no meta graph ({meta.name})")
+    return meta
+
+
+def _load_saved_model(path: Path, tag_set: str | None, source: str) -> Loaded:
+    saved_model = protos.message("tensorflow.SavedModel")()
+    _parse(path, saved_model, text=path.suffix == ".pbtxt")
+    variable_def = protos.message("tensorflow.VariableDef")
+    graphs = [
+        from_meta_graph(meta, list(meta.meta_info_def.tags), variable_def)
+        for meta in saved_model.meta_graphs
+    ]
+    if tag_set is not None:
+        wanted = {tag.strip() for tag in tag_set.split(",") if tag.strip()}
+        graphs = [graph for graph in graphs if set(graph.tags or []) == wanted]
+        if not graphs:
+            raise InspectError(f"{source}: no meta graph with tag set {tag_set!r}")
+    return Loaded(source, graphs)
+
+
+def _meta_graph(path: Path, tags: list[str] | None) -> GraphData:
+    meta = protos.message("tensorflow.MetaGraphDef")()
+    _parse(path, meta, text=path.name.endswith(_TEXT_SUFFIXES))
+    if not meta.HasField("graph_def") and not meta.collection_def:
+        raise InspectError(f"{path}: not a MetaGraphDef (no graph and no collections)")
+    return from_meta_graph(meta, tags, protos.message("tensorflow.VariableDef"))
+
+
+def _parse(path: Path, message: Any, *, text: bool) -> None:
+    kind = message.DESCRIPTOR.name
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InspectError(f"{path}: cannot read: {error.strerror or error}") from None
+    try:
+        if text:
+            text_format.Parse(data.decode("utf-8"), message)
+        else:
+            message.ParseFromString(data)
+    except (text_format.ParseError, protobuf_message.DecodeError, UnicodeDecodeError) as error:
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InspectError(f"{path}: not a valid {kind} ({detail})") from None
+
+
+def _run_path(target: str) -> None:
+    """Run a script as `python script.py` would: `__main__`, its own argv, its folder on path."""
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    sys.argv = [target]
+    sys.path.insert(0, str(Path(target).resolve().parent))
+    try:
+        runpy.run_path(target, run_name="__main__")
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+
+
+def _function(target: str):
+    module_name, function_name = target.split(":")
+
+    def call() -> None:
+        sys.path.insert(0, os.getcwd())
+        try:
+            module = importlib.import_module(module_name)
+        finally:
+            sys.path.remove(os.getcwd())
+        getattr(module, function_name)()
+
+    return call
+
+
+def _run_script(target: str, run: Any) -> GraphData:
+    from tfcollections._tf import tf
+
+    tf_ = tf()
+    graph = tf_.Graph()
+    try:
+        with graph.as_default(), contextlib.redirect_stdout(sys.stderr):
+            run()
+    except SystemExit as stop:
+        if stop.code not in (None, 0):
+            raise InspectError(f"{target}: the script exited with status {stop.code}") from None
+    except Exception as error:  # the user's script: any failure is reported, not raised
+        raise InspectError(f"{target}: the script raised {type(error).__name__}: {error}") from None
+    return from_live_graph(graph)

@@ -1,0 +1,79 @@
+"""TensorFlow's protobuf message classes, without importing TensorFlow.
+
+`import tensorflow.core.protobuf.meta_graph_pb2` runs TensorFlow's package `__init__` (seconds).
+The descriptors those `_pb2` modules register are plain bytes in their source, so we read them
+from the installed files (located with `find_spec`, which runs nothing), add them with their
+dependencies to a private descriptor pool, and build the classes with protobuf alone.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+from tfcollections.errors import TensorFlowMissingError
+
+
+def message(full_name: str) -> Any:
+    """The class of the TF message `full_name`, e.g. "tensorflow.MetaGraphDef"."""
+    pool = _pool()
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(full_name))
+
+
+_FILES = (
+    "tensorflow/core/protobuf/meta_graph.proto",
+    "tensorflow/core/protobuf/saved_model.proto",
+    "tensorflow/core/framework/variable.proto",
+    "tensorflow/python/training/checkpoint_state.proto",
+)
+
+
+@functools.cache
+def _pool() -> descriptor_pool.DescriptorPool:
+    spec = importlib.util.find_spec("tensorflow")
+    if spec is None or not spec.submodule_search_locations:
+        raise TensorFlowMissingError(
+            "reading saved graphs needs TensorFlow's protocol definitions: install it with "
+            "`pip install tfcollections[tf]` (it is not imported, only read)"
+        )
+    site = Path(list(spec.submodule_search_locations)[0]).parent
+    pool = descriptor_pool.DescriptorPool()
+    added: set[str] = set()
+    for name in _FILES:
+        _add(pool, name, site, added)
+    return pool
+
+
+def _add(pool: descriptor_pool.DescriptorPool, name: str, site: Path, added: set[str]) -> None:
+    if name in added:
+        return
+    added.add(name)
+    file_proto = descriptor_pb2.FileDescriptorProto()
+    if name.startswith("google/protobuf/"):
+        module = importlib.import_module(name.removesuffix(".proto").replace("/", ".") + "_pb2")
+        module.DESCRIPTOR.CopyToProto(file_proto)
+    else:
+        file_proto.ParseFromString(_serialized(site / name.replace(".proto", "_pb2.py")))
+    for dependency in file_proto.dependency:
+        _add(pool, dependency, site, added)
+    pool.Add(file_proto)
+
+
+def _serialized(pb2_path: Path) -> bytes:
+    """The bytes a generated `_pb2` module passes to `AddSerializedFile`."""
+    tree = ast.parse(pb2_path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "AddSerializedFile"
+            and node.args
+        ):
+            return ast.literal_eval(node.args[0])
+    raise TensorFlowMissingError(f"{pb2_path}: no serialized descriptor found")
