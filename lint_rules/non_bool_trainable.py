@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
+from tfcollections import tfnames
 from tfcollections.lint import patterns
 from tfcollections.lint.rule import LintRule
+
+_FACTORIES = b"(?:%s)" % b"|".join(
+    re.escape(name.lower().encode()) for name in sorted(tfnames.TENSOR_FACTORIES)
+)
+_FACTORY_CALL = re.compile(rb"[\s\\(]*[\w.]*" + _FACTORIES + rb"\s*\(")
+_DIRECT = re.compile(rb"\btrainable\s*=" + _FACTORY_CALL.pattern)
+_BY_NAME = re.compile(rb"\btrainable\s*=[\s(]*([a-z_]\w*)\s*\)?\s*[,)\n]")
+_ASSIGNED = rb"\s*(?::[^=\n]*)?=(?!=)([^\n]*)\n?([^\n]*)"  # the rest of the line, the next
 
 
 class NonBoolTrainable(LintRule):
@@ -26,10 +37,26 @@ class NonBoolTrainable(LintRule):
         "variable is created (TF2 raises, TF1 trains it anyway); pass a bool and freeze at run "
         "time with tfcollections.DynamicOptimizer"
     )
-    PRECHECK = (
-        (b"trainable",),
-        (b"variable", b"constant", b"placeholder", b"convert_to_tensor", b"cast"),
-    )
+
+    @classmethod
+    def may_apply(cls, lowered_source: bytes) -> bool:
+        """Most `trainable=` in real code pass a literal or a parameter: parse only when one
+        receives a factory call, or a name that an assignment binds to a factory call, maybe
+        through other names."""
+        if _DIRECT.search(lowered_source):
+            return True
+        names = set(_BY_NAME.findall(lowered_source)) - {b"true", b"false", b"none"}
+        seen: set[bytes] = set()
+        while names:
+            name = names.pop()
+            seen.add(name)
+            assignment = rb"(?m)^[ \t]*" + re.escape(name) + _ASSIGNED
+            for value, next_line in re.findall(assignment, lowered_source):
+                if _FACTORY_CALL.match(value + b"\n" + next_line):
+                    return True
+                if re.fullmatch(rb"[a-z_]\w*", value.strip()):
+                    names |= {value.strip()} - seen
+        return False
 
     VALID = [
         """
@@ -73,6 +100,10 @@ b = tf.Variable(
 )
 flag = tf.constant(True)
 c = tf.keras.layers.Dense(3, trainable=flag)  # <- TFC002
+alias = flag
+d = tf.Variable(2.0, trainable=(alias))  # <- TFC002
+e: tf.Tensor = tf.convert_to_tensor(False)
+f = tf.Variable(3.0, trainable=e)  # <- TFC002
 """,
     ]
 

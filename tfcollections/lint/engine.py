@@ -40,9 +40,12 @@ def lint_source(source: bytes, path: str, rules: Sequence[type[LintRule]]) -> li
         return [_parse_error(source, path, error)]
     flow = Flow()
     visitors = [rule(flow) for rule in active]
-    cst.visit_batched(
-        module, visitors, before_visit=flow.before_visit, after_leave=flow.after_leave
-    )
+    try:
+        cst.visit_batched(
+            module, visitors, before_visit=flow.before_visit, after_leave=flow.after_leave
+        )
+    except RecursionError:
+        return [Finding(path, 1, 1, PARSE_ERROR, "cannot lint: the code is nested too deeply")]
     for visitor in visitors:
         visitor.finish()
     reported = [

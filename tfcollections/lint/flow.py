@@ -77,9 +77,6 @@ def share_loop(a: Place, b: Place) -> bool:
     return a.scope == b.scope and bool({arm for arm in a.arms if arm[1] == "loop"} & set(b.arms))
 
 
-_SCOPES = (cst.Module, cst.FunctionDef, cst.Lambda, cst.ClassDef)
-
-
 class Flow:
     """The traversal state shared by every rule: scopes, bindings and branch arms."""
 
@@ -91,38 +88,25 @@ class Flow:
         self._entered_arms: set[int] = set()
 
     # -- engine hooks -------------------------------------------------------------------
+    # Called on every node of every file: dispatch on the exact node type through dicts,
+    # since LibCST node classes are ABCs and isinstance on them dominated the traversal.
 
     def before_visit(self, node: cst.CSTNode) -> None:
         self._order += 1
-        arm = self._pending_arms.pop(id(node), None)
-        if arm is not None:
-            self._arms.append(arm)
-            self._entered_arms.add(id(node))
-        if isinstance(node, _SCOPES):
-            self._scopes.append((id(node), {}))
-            if isinstance(node, (cst.FunctionDef, cst.Lambda)):
-                self._bind_parameters(node.params)
-        self._register_arms(node)
-        if isinstance(node, cst.Import):
-            self._bind_import(node)
-        elif isinstance(node, cst.ImportFrom):
-            self._bind_import_from(node)
+        if self._pending_arms:
+            arm = self._pending_arms.pop(id(node), None)
+            if arm is not None:
+                self._arms.append(arm)
+                self._entered_arms.add(id(node))
+        handler = _ON_ENTER.get(type(node))
+        if handler is not None:
+            handler(self, node)
 
     def after_leave(self, node: cst.CSTNode) -> None:
-        if isinstance(node, cst.Assign):
-            for target in node.targets:
-                self._bind_target(target.target, node.value)
-        elif isinstance(node, cst.AnnAssign) and node.value is not None:
-            self._bind_target(node.target, node.value)
-        elif isinstance(node, (cst.For, cst.CompFor)):
-            self._bind_target(node.target, None)
-        elif isinstance(node, cst.WithItem) and node.asname is not None:
-            self._bind_target(node.asname.name, None)
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and len(self._scopes) > 1:
-            self._scopes[-2][1][node.name.value] = None
-        if isinstance(node, _SCOPES):
-            self._scopes.pop()
-        if id(node) in self._entered_arms:
+        handler = _ON_LEAVE.get(type(node))
+        if handler is not None:
+            handler(self, node)
+        if self._entered_arms and id(node) in self._entered_arms:
             self._entered_arms.discard(id(node))
             self._arms.pop()
 
@@ -151,17 +135,20 @@ class Flow:
             expr = bound
         return None
 
-    def qualify(self, expr: cst.BaseExpression) -> str | None:
-        """The dotted name an expression stands for through imports and aliases, or None."""
+    def qualify(self, expr: cst.BaseExpression, _hops: int = 8) -> str | None:
+        """The dotted name an expression stands for through imports and aliases, or None.
+        Alias chains are followed a few hops only: `x = x.parent` must not loop."""
+        if _hops <= 0:
+            return None
         if isinstance(expr, cst.Attribute):
-            base = self.qualify(expr.value)
+            base = self.qualify(expr.value, _hops)
             return f"{base}.{expr.attr.value}" if base else None
         if isinstance(expr, cst.Name):
             bound = self.resolve(expr)
             if isinstance(bound, Imported):
                 return bound.dotted
             if isinstance(bound, cst.Attribute):
-                return self.qualify(bound)
+                return self.qualify(bound, _hops - 1)
         return None
 
     def tf_name(self, expr: cst.BaseExpression) -> str | None:
@@ -185,21 +172,49 @@ class Flow:
 
     # -- bookkeeping --------------------------------------------------------------------
 
-    def _register_arms(self, node: cst.CSTNode) -> None:
-        key = id(node)
-        arms: list[tuple[cst.CSTNode | None, str]] = []
-        if isinstance(node, cst.If):
-            arms = [(node.body, "then"), (node.orelse, "else")]
-        elif isinstance(node, (cst.Try, cst.TryStar)):
-            arms = [(node.body, "try"), (node.orelse, "try-else"), (node.finalbody, "finally")]
-            arms += [(handler, f"except{i}") for i, handler in enumerate(node.handlers)]
-        elif isinstance(node, (cst.For, cst.While)):
-            arms = [(node.body, "loop"), (node.orelse, "loop-else")]
-        elif isinstance(node, cst.Match):
-            arms = [(case, f"case{i}") for i, case in enumerate(node.cases)]
+    def _enter_scope(self, node: cst.CSTNode) -> None:
+        self._scopes.append((id(node), {}))
+        if type(node) in (cst.FunctionDef, cst.Lambda):
+            self._bind_parameters(node.params)
+
+    def _leave_scope(self, node: cst.CSTNode) -> None:
+        if type(node) in (cst.FunctionDef, cst.ClassDef) and len(self._scopes) > 1:
+            self._scopes[-2][1][node.name.value] = None
+        self._scopes.pop()
+
+    def _expect_arms(self, node: cst.CSTNode, arms: list[tuple[cst.CSTNode | None, str]]) -> None:
         for child, arm in arms:
             if child is not None:
-                self._pending_arms[id(child)] = (key, arm)
+                self._pending_arms[id(child)] = (id(node), arm)
+
+    def _enter_if(self, node: cst.If) -> None:
+        self._expect_arms(node, [(node.body, "then"), (node.orelse, "else")])
+
+    def _enter_try(self, node: cst.Try | cst.TryStar) -> None:
+        arms = [(node.body, "try"), (node.orelse, "try-else"), (node.finalbody, "finally")]
+        arms += [(handler, f"except{i}") for i, handler in enumerate(node.handlers)]
+        self._expect_arms(node, arms)
+
+    def _enter_loop(self, node: cst.For | cst.While) -> None:
+        self._expect_arms(node, [(node.body, "loop"), (node.orelse, "loop-else")])
+
+    def _enter_match(self, node: cst.Match) -> None:
+        self._expect_arms(node, [(case, f"case{i}") for i, case in enumerate(node.cases)])
+
+    def _leave_assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._bind_target(target.target, node.value)
+
+    def _leave_ann_assign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._bind_target(node.target, node.value)
+
+    def _leave_for(self, node: cst.For | cst.CompFor) -> None:
+        self._bind_target(node.target, None)
+
+    def _leave_with_item(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind_target(node.asname.name, None)
 
     def _bind(self, name: str, value: Binding) -> None:
         self._scopes[-1][1][name] = value
@@ -243,3 +258,30 @@ def _dotted(node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Attribute):
         return f"{_dotted(node.value)}.{node.attr.value}"
     return node.value if isinstance(node, cst.Name) else ""
+
+
+_ON_ENTER = {
+    cst.Module: Flow._enter_scope,
+    cst.FunctionDef: Flow._enter_scope,
+    cst.Lambda: Flow._enter_scope,
+    cst.ClassDef: Flow._enter_scope,
+    cst.If: Flow._enter_if,
+    cst.Try: Flow._enter_try,
+    cst.TryStar: Flow._enter_try,
+    cst.For: Flow._enter_loop,
+    cst.While: Flow._enter_loop,
+    cst.Match: Flow._enter_match,
+    cst.Import: Flow._bind_import,
+    cst.ImportFrom: Flow._bind_import_from,
+}
+_ON_LEAVE = {
+    cst.Module: Flow._leave_scope,
+    cst.FunctionDef: Flow._leave_scope,
+    cst.Lambda: Flow._leave_scope,
+    cst.ClassDef: Flow._leave_scope,
+    cst.Assign: Flow._leave_assign,
+    cst.AnnAssign: Flow._leave_ann_assign,
+    cst.For: Flow._leave_for,
+    cst.CompFor: Flow._leave_for,
+    cst.WithItem: Flow._leave_with_item,
+}
