@@ -40,11 +40,11 @@ def generate(path: Path, ops: int) -> int:
     with graph.as_default():
         variables = [tf.compat.v1.Variable(float(i), name=f"w{i}") for i in range(200)]
         total = tf.add_n(variables)
+        tf.compat.v1.train.AdamOptimizer(0.01).minimize(tf.square(total))
         while len(graph.get_operations()) < ops:
             total = total * 1.0001 + 0.5
             tf.compat.v1.add_to_collection("losses", total)
         tf.compat.v1.summary.scalar("total", total)
-        tf.compat.v1.train.AdamOptimizer(0.01).minimize(total)
         tf.compat.v1.train.export_meta_graph(str(path), graph=graph)
         return len(graph.get_operations())
 
