@@ -17,8 +17,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	@echo "### 1. the trap, and DynamicOptimizer"
 	$(BIN)/python examples/seed_trap.py
+	@echo "### 2. the seed's x/y alternation: one train op, a graph that never grows"
 	$(BIN)/python examples/alternating_freeze.py
+	@echo "### 3. tfc-lint finds the trap in the examples before anything runs"
+	$(BIN)/tfc-lint --no-cache --exit-zero examples
+	@echo "### 4. tfcollections shows what the trap's graph really holds"
+	$(BIN)/tfcollections dump examples/trap_graph.py --members
+	$(BIN)/tfcollections audit examples/trap_graph.py || echo "(audit exit code $$?: a problem found)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

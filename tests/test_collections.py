@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import run_python
+from helpers import run_python
 
 import tfcollections as tfc
 

@@ -5,7 +5,7 @@ import dynamic_contract
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import run_python
+from helpers import run_python
 
 import tfcollections as tfc
 

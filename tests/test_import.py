@@ -1,4 +1,4 @@
-from conftest import run_python
+from helpers import run_python
 
 
 def test_import_and_lazy_attribute_load_no_tensorflow_first_use_does():
