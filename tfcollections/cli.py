@@ -10,28 +10,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from collections.abc import Sequence
 
 from tabulate import tabulate, tabulate_formats
 
 from tfcollections import __version__, graphkeys
-from tfcollections.errors import TfCollectionsError
-
-
-class _UsageError(TfCollectionsError):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        raise _UsageError(message)
+from tfcollections.commandline import OneLineParser, run
+from tfcollections.errors import UsageError
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tfcollections", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="tfcollections", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"tfcollections {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     formats = argparse.ArgumentParser(add_help=False)
     formats.add_argument("--format", choices=("table", "json"), default="table")
     formats.add_argument("--tablefmt", default="simple", help="any tabulate format")
@@ -57,21 +48,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        args = _parser().parse_args(argv)
-        if args.tablefmt not in tabulate_formats:
-            raise _UsageError(f"unknown --tablefmt {args.tablefmt!r}")
-        return {"dump": _dump, "keys": _keys, "audit": _audit}[args.command](args)
-    except TfCollectionsError as error:
-        print(f"tfcollections: error: {error}", file=sys.stderr)
-    except BrokenPipeError:  # `| head` closed the pipe: stop quietly, as other tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    except KeyboardInterrupt:
-        print("tfcollections: interrupted", file=sys.stderr)
-    except Exception as error:  # never a traceback from the CLI
-        print(f"tfcollections: internal error: {type(error).__name__}: {error}", file=sys.stderr)
-    return 2
+    return run("tfcollections", lambda: _command(_parser().parse_args(argv)))
+
+
+def _command(args: argparse.Namespace) -> int:
+    if args.tablefmt not in tabulate_formats:
+        raise UsageError(f"unknown --tablefmt {args.tablefmt!r}")
+    return {"dump": _dump, "keys": _keys, "audit": _audit}[args.command](args)
 
 
 def _dump(args: argparse.Namespace) -> int:

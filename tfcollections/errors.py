@@ -9,6 +9,10 @@ class TensorFlowMissingError(TfCollectionsError, ImportError):
     """TensorFlow is needed for this call but is not installed."""
 
 
+class UsageError(TfCollectionsError):
+    """Bad command line, configuration or input file of a command-line tool: exit code 2."""
+
+
 class EagerModeError(TfCollectionsError):
     """A graph-collection call was made while eager execution is on and no graph was given."""
 

@@ -169,7 +169,8 @@ class DynamicOptimizer:
 
     def _masked_update(self, gradient: Any, variable: Any, frozen: Any, tf_: Any) -> Any:
         processor = _processor(variable)
-        with tf_.name_scope("update_" + variable.op.name), tf_.compat.v1.colocate_with(variable):
+        graph = tf_.compat.v1.get_default_graph()
+        with tf_.name_scope("update_" + variable.op.name), graph.colocate_with(variable):
             return _unless(
                 frozen, gradient, lambda live: processor.update_op(self._optimizer, live), tf_
             )
@@ -178,7 +179,8 @@ class DynamicOptimizer:
         name = scope.rstrip("/")
         if global_step is None:
             return tf_.group(finish, name=name)
-        with tf_.control_dependencies([finish]), tf_.compat.v1.colocate_with(global_step):
+        graph = tf_.compat.v1.get_default_graph()
+        with tf_.control_dependencies([finish]), graph.colocate_with(global_step):
             return tf_.group(global_step.assign_add(1), name=name)
 
     def _assign(self, touch: list[bool], value: Any, session: Any) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -15,22 +14,18 @@ from pathlib import Path
 from tabulate import tabulate
 
 from tfcollections import __version__
-from tfcollections.errors import TfCollectionsError
+from tfcollections.commandline import OneLineParser, run
+from tfcollections.errors import UsageError
 from tfcollections.lint import output
-from tfcollections.lint.config import UsageError, check_codes, load_config
+from tfcollections.lint.config import check_codes, load_config
 from tfcollections.lint.discovery import discover
 from tfcollections.lint.finding import PARSE_ERROR, PARSE_ERROR_NAME, PARSE_ERROR_SUMMARY
 from tfcollections.lint.registry import load_selected, rule_entry_points
 from tfcollections.lint.runner import lint_files
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, as every other usage error
-        raise UsageError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tfc-lint", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="tfc-lint", description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", default=["."], metavar="PATH")
     parser.add_argument("--format", choices=output.FORMATS, default="text")
     parser.add_argument(
@@ -57,18 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        return _run(_parser().parse_args(argv))
-    except TfCollectionsError as error:
-        print(f"tfc-lint: error: {error}", file=sys.stderr)
-    except BrokenPipeError:  # `| head` closed the pipe: stop quietly, as other tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    except KeyboardInterrupt:
-        print("tfc-lint: interrupted", file=sys.stderr)
-    except Exception as error:  # a crash is still a one-line error and exit code 2
-        print(f"tfc-lint: internal error: {type(error).__name__}: {error}", file=sys.stderr)
-    return 2
+    return run("tfc-lint", lambda: _run(_parser().parse_args(argv)))
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfcollections.errors import TfCollectionsError
+from tfcollections.errors import UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -15,10 +15,6 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 _KEYS = {"select", "ignore", "exclude", "per-file-ignores"}
-
-
-class UsageError(TfCollectionsError):
-    """Bad command line or configuration: exit code 2."""
 
 
 @dataclass(frozen=True)

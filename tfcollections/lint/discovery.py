@@ -7,7 +7,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from tfcollections.lint.config import Config, UsageError
+from tfcollections.errors import UsageError
+from tfcollections.lint.config import Config
 
 SUFFIXES = (".py", ".pyi")
 SKIPPED_FOLDERS = frozenset(
