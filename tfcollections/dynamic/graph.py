@@ -14,8 +14,6 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import numpy as np
-
 from tfcollections import collections as _collections
 from tfcollections._tf import tf
 from tfcollections.dynamic import targets as _targets
@@ -108,7 +106,7 @@ class DynamicOptimizer:
         with tf_.name_scope(name or optimizer.get_name()) as scope, _switch_merge_conds(tf_):
             self._build_masks(candidates, tf_)
             optimizer._prepare()
-            frozen_now = dict(zip(map(id, candidates), tf_.unstack(self._frozen_now)))
+            frozen_now = dict(zip(map(id, candidates), self._frozen_now))
             update_masks = [frozen_now[id(variable)] for _, variable in updates]
             update_ops = [
                 self._masked_update(gradient, variable, frozen, tf_)
@@ -148,7 +146,7 @@ class DynamicOptimizer:
 
     def feed(self, frozen: Any = ()) -> dict:
         """A feed_dict freezing exactly `frozen` for one `session.run`; the masks stay as set."""
-        return {self._frozen_now: np.array(_targets_mask(self, frozen), dtype=bool)}
+        return dict(zip(self._frozen_now, _targets_mask(self, frozen)))
 
     def _build_masks(self, candidates: list, tf_: Any) -> None:
         with tf_.name_scope("frozen"):
@@ -156,10 +154,9 @@ class DynamicOptimizer:
                 tf_.compat.v1.Variable(False, trainable=False, name=variable.op.name)
                 for variable in candidates
             ]
-            self._frozen_stored = tf_.stack([mask.read_value() for mask in masks])
-            self._frozen_now = tf_.compat.v1.placeholder_with_default(
-                self._frozen_stored, shape=[len(masks)], name="now"
-            )
+            # Each step reads the masks; the reads are what `feed()` overrides for one step.
+            self._frozen_now = [mask.read_value() for mask in masks]
+            self._frozen_stored = tf_.stack(self._frozen_now)
             self._touch = tf_.compat.v1.placeholder(tf_.bool, [len(masks)], name="touch")
             self._value = tf_.compat.v1.placeholder(tf_.bool, [len(masks)], name="value")
             merged = tf_.unstack(tf_.where(self._touch, self._value, self._frozen_stored))
@@ -255,9 +252,9 @@ def _unless(frozen: Any, gated: Any, build: Callable[[Any], Any], tf_: Any) -> A
     result = build(live)
     if not _all_state_changes_need(result, pivot.op):
         return tf_.cond(frozen, tf_.no_op, lambda: tf_.group(build(gated)), name="unless_frozen")
+    # A Merge waits for its control inputs, dead or alive, then forwards its live data input.
     with tf_.control_dependencies([result]):
-        done = tf_.identity(pivot)
-    return tf_.raw_ops.Merge(inputs=[done, when_frozen]).output
+        return tf_.raw_ops.Merge(inputs=[pivot, when_frozen]).output
 
 
 def _all_state_changes_need(update: Any, gate: Any) -> bool:
