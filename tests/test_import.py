@@ -9,7 +9,10 @@ def test_import_and_lazy_attribute_load_no_tensorflow_first_use_does():
         assert tfc.TRAINABLE_VARIABLES == "trainable_variables"
         assert tfc.GRAPH_KEYS["losses"].name == "LOSSES"
         assert tfc.DynamicOptimizer.__name__ == "DynamicOptimizer"
-        assert not any(m == "tensorflow" or m.startswith("tensorflow.") for m in sys.modules)
+        assert callable(tfc.dynamic)
+        assert not any(m.split(".")[0] in ("tensorflow", "keras") for m in sys.modules)
+        assert tfc.keras.DynamicOptimizer.__name__ == "DynamicOptimizer"  # loads TF and Keras
+        assert "keras" in sys.modules
         try:
             tfc.get(tfc.LOSSES)
         except tfc.EagerModeError:

@@ -28,14 +28,17 @@ from tfcollections.losses import add_l2, add_loss, total_loss
 __version__ = "0.1.0"
 
 _LAZY = {
-    "DynamicOptimizer": ("tfcollections.dynamic.graph", "DynamicOptimizer"),
+    "DynamicOptimizer": ("tfcollections.freeze.graph", "DynamicOptimizer"),
+    "dynamic": ("tfcollections.freeze", "dynamic"),
+    "keras": ("tfcollections.freeze.keras", None),
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module_name, attribute = _LAZY[name]
-        value = getattr(importlib.import_module(module_name), attribute)
+        module = importlib.import_module(module_name)
+        value = module if attribute is None else getattr(module, attribute)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'tfcollections' has no attribute {name!r}")

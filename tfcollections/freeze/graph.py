@@ -16,8 +16,8 @@ from typing import Any
 
 from tfcollections import collections as _collections
 from tfcollections._tf import tf
-from tfcollections.dynamic import targets as _targets
 from tfcollections.errors import TfCollectionsError, TrainOpStateError
+from tfcollections.freeze import targets as _targets
 
 
 class DynamicOptimizer:

@@ -22,12 +22,14 @@ def select(
     candidates: Sequence[Any],
     name_of: Callable[[Any], str],
     expand: Callable[[Any], list | None] = lambda target: None,
+    same: Callable[[Any, Any], bool] = lambda target, candidate: target is candidate,
 ) -> list[bool]:
     """A mask over `candidates`: True where one of `targets` names that candidate.
 
     `expand` turns a container target (a Keras layer or model) into its variables, or returns
-    None for anything else. Raises UnknownTargetError, listing close names, for a target that
-    matches no candidate.
+    None for anything else; `same` says whether a target variable is a candidate (identity by
+    default: Keras variables wrap TF ones). Raises UnknownTargetError, listing close names,
+    for a target that matches no candidate.
     """
     chosen = [False] * len(candidates)
     names = [name_of(candidate) for candidate in candidates]
@@ -37,7 +39,7 @@ def select(
         hits = [
             index
             for index, candidate in enumerate(candidates)
-            if any(_names(variable, candidate, names[index]) for variable in variables)
+            if any(_names(variable, candidate, names[index], same) for variable in variables)
         ]
         if not hits and (expanded is None or expanded):
             raise UnknownTargetError(_unknown_message(target, names, name_of))
@@ -52,9 +54,9 @@ def _flatten(targets: Any) -> list:
     return [targets]
 
 
-def _names(target: Any, candidate: Any, name: str) -> bool:
+def _names(target: Any, candidate: Any, name: str, same: Callable[[Any, Any], bool]) -> bool:
     if not isinstance(target, str):
-        return target is candidate
+        return same(target, candidate)
     if _GLOB_CHARS & set(target):
         return fnmatch.fnmatchcase(name, target)
     return name == target or name == target.removesuffix(":0") or target in name.split("/")

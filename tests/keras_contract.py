@@ -1,0 +1,154 @@
+"""The Keras contract harness: DynamicOptimizer against the wrapped optimizer applied to the
+unfrozen variables' gradients only, bit for bit, in a custom tf.function loop."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import tfcollections as tfc
+
+OPTIMIZERS = {
+    "SGD": lambda **kw: keras.optimizers.SGD(0.05, momentum=0.9, **kw),
+    "Adam": lambda **kw: keras.optimizers.Adam(0.01, **kw),
+    "AdamW": lambda **kw: keras.optimizers.AdamW(0.01, weight_decay=0.1, **kw),
+    "RMSprop": lambda **kw: keras.optimizers.RMSprop(0.01, momentum=0.5, **kw),
+    "Adagrad": lambda **kw: keras.optimizers.Adagrad(0.1, **kw),
+}
+_RNG = np.random.default_rng(3)
+X = _RNG.normal(size=(16, 4)).astype("float32")
+Y = _RNG.normal(size=(16, 1)).astype("float32")
+
+
+def build_model() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation="tanh", name="base"),
+            keras.layers.Dense(8, activation="tanh", name="middle"),
+            keras.layers.Dense(1, name="head"),
+        ]
+    )
+
+
+def schedule(steps: int, n_variables: int, seed: int, all_frozen: bool = True):
+    """Frozen index sets drawn from a few patterns: none, maybe all, and random halves."""
+    rng = np.random.default_rng(seed)
+    patterns = [frozenset()] + ([frozenset(range(n_variables))] if all_frozen else [])
+    patterns += [
+        frozenset(np.flatnonzero(rng.random(n_variables) < 0.5).tolist()) for _ in range(5)
+    ]
+    return [patterns[i] for i in rng.integers(0, len(patterns), size=steps)]
+
+
+def _loss(model: keras.Model) -> tf.Tensor:
+    return tf.reduce_mean(tf.square(model(X) - Y))
+
+
+def _state(model: keras.Model, optimizer: keras.optimizers.Optimizer) -> list[tuple[str, bytes]]:
+    """(path, bytes) of every model and optimizer variable, in creation order (paths differ
+    between two models only by their auto-numbered prefixes)."""
+    variables = [*model.weights, *optimizer.variables]
+    return [(v.path, np.asarray(v.numpy()).tobytes()) for v in variables]
+
+
+def run_dynamic(make, steps, *, jit: bool = False, **options):
+    model = build_model()
+    inner = make(**options)
+    optimizer = tfc.keras.DynamicOptimizer(inner)
+    traces = []
+
+    @tf.function(jit_compile=jit)
+    def step():
+        traces.append(1)
+        with tf.GradientTape() as tape:
+            loss = _loss(model)
+        grads = tape.gradient(loss, model.trainable_weights)
+        optimizer.apply_gradients(zip(grads, model.trainable_weights))
+
+    optimizer.build(model.trainable_weights)
+    states = []
+    for frozen in steps:
+        optimizer.set_frozen([model.trainable_weights[i] for i in sorted(frozen)])
+        step()
+        states.append(_state(model, inner))
+    return states, len(traces)
+
+
+def run_reference(make, steps, *, jit: bool = False, **options):
+    """The wrapped optimizer alone, given only the unfrozen variables: one tf.function per
+    pattern, compiled like the dynamic step (eager and graph kernels may round differently)."""
+    model = build_model()
+    optimizer = make(**options)
+    optimizer.build(model.trainable_weights)
+    functions = {}
+
+    def make_step(frozen):
+        variables = [v for i, v in enumerate(model.trainable_weights) if i not in frozen]
+
+        @tf.function(jit_compile=jit)
+        def step():
+            if not variables:  # documented: nothing moves, the step still counts
+                optimizer._iterations.assign_add(1)
+                return
+            with tf.GradientTape() as tape:
+                loss = _loss(model)
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+        return step
+
+    for frozen in steps:
+        if frozen not in functions:
+            functions[frozen] = make_step(frozen)
+        functions[frozen]()
+        yield _state(model, optimizer)
+
+
+def _same_values(ours: bytes, theirs: bytes, *, exact: bool) -> bool:
+    """Bit for bit; under XLA, which fuses each compiled step as a whole (the reference step
+    is another graph, so it rounds differently and the two trajectories drift apart slowly),
+    to 1e-4 relative. Frozen variables are checked bit for bit either way."""
+    if exact or ours == theirs:
+        return ours == theirs
+    a, b = np.frombuffer(ours, np.float32), np.frombuffer(theirs, np.float32)
+    return a.shape == b.shape and np.allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def _assert_frozen_untouched(before, after, frozen, name, index):
+    """Frozen weights and their slots keep their exact bytes, jit or not (EMA averages and
+    gradient accumulators are the optimizer's own, documented exceptions)."""
+    weights = [path for path, _ in after][:6]
+    for i in frozen:
+        stem = weights[i].replace("/", "_")
+        moved = [
+            path
+            for (path, old), (_, new) in zip(before, after)
+            if (path == weights[i] or stem in path)
+            and not path.endswith(("_average", "gradient_accumulator"))
+            and old != new
+        ]
+        assert not moved, f"{name} step {index}: frozen {moved} moved"
+
+
+def check_contract(name: str, steps: int = 30, seed: int = 0, *, jit: bool = False, **options):
+    make = OPTIMIZERS[name]
+    # An all-frozen step has no reference (the wrapped optimizer cannot apply nothing) where
+    # the optimizer also keeps state beyond the variables it is given: accumulators reset and
+    # EMA averages move on every step, as documented; elsewhere it is "only the step counts".
+    keeps_more = options.get("gradient_accumulation_steps") or options.get("use_ema")
+    plan = schedule(steps, 6, seed, all_frozen=not keeps_more)
+    mine, traces = run_dynamic(make, plan, jit=jit, **options)
+    reference = run_reference(make, plan, jit=jit, **options)
+    for index, (state, expected) in enumerate(zip(mine, reference)):
+        assert len(state) == len(expected)
+        differing = [
+            path
+            for (path, ours), (_, theirs) in zip(state, expected)
+            if not _same_values(ours, theirs, exact=not jit)
+        ]
+        assert not differing, f"{name} step {index}: {differing} differ"
+        if index:
+            _assert_frozen_untouched(mine[index - 1], state, plan[index], name, index)
+    assert traces == 1, f"{name}: retraced {traces} times"

@@ -1,1 +1,0 @@
-"""Optimizer wrappers that freeze and unfreeze variables at run time, without rebuilding."""

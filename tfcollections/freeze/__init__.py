@@ -1,0 +1,32 @@
+"""Optimizer wrappers that freeze and unfreeze variables at run time, without rebuilding.
+
+`graph.py` wraps `tf.compat.v1.train` optimizers, `keras.py` Keras 3 optimizers, and
+`dynamic()` picks the right one. (The package is not called `dynamic`: `tfc.dynamic` is that
+function.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfcollections._tf import tf
+from tfcollections.errors import TfCollectionsError
+
+
+def dynamic(optimizer: Any) -> Any:
+    """The dynamic-trainable wrapper for `optimizer`: `tfcollections.DynamicOptimizer` for a
+    `tf.compat.v1.train.Optimizer`, `tfcollections.keras.DynamicOptimizer` for a Keras one."""
+    if isinstance(optimizer, tf().compat.v1.train.Optimizer):
+        from tfcollections.freeze.graph import DynamicOptimizer
+
+        return DynamicOptimizer(optimizer)
+    import keras
+
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        from tfcollections.freeze.keras import DynamicOptimizer as KerasDynamicOptimizer
+
+        return KerasDynamicOptimizer(optimizer)
+    raise TfCollectionsError(
+        f"tfcollections.dynamic() wraps a tf.compat.v1.train.Optimizer or a keras Optimizer, "
+        f"got {type(optimizer).__name__}"
+    )
