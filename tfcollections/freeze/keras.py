@@ -34,7 +34,15 @@ def _expand(target: Any) -> list | None:
 
 
 def _same(target: Any, candidate: Any) -> bool:
-    return target is candidate or getattr(target, "value", None) is getattr(candidate, "value", 0)
+    """A candidate (a Keras variable) or the TensorFlow variable it wraps."""
+    return target is candidate or target is getattr(candidate, "value", None)
+
+
+def _after(kind: str, state: list[bool], chosen: list[bool]) -> list[bool]:
+    """The frozen flags after a freeze / unfreeze / set request naming `chosen`."""
+    if kind == "set":
+        return list(chosen)
+    return [(kind == "freeze") if hit else old for old, hit in zip(state, chosen)]
 
 
 @keras.saving.register_keras_serializable(package="tfcollections")
@@ -46,7 +54,7 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
     frozen variables and their slots are untouched; `iterations` advances every step.
     """
 
-    def __init__(self, inner_optimizer: Any, name: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, inner_optimizer: Any, name: str | None = None) -> None:
         if not isinstance(inner_optimizer, keras.optimizers.Optimizer):
             raise TfCollectionsError(
                 f"tfcollections.keras.DynamicOptimizer wraps a keras Optimizer, got "
@@ -73,7 +81,7 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
 
     @property
     def frozen(self) -> list:
-        """The frozen candidates, in candidate order (pending requests applied)."""
+        """The frozen candidates, in candidate order."""
         if not self.built:
             raise TrainOpStateError(
                 "the optimizer is built at the first training step: nothing is frozen yet"
@@ -90,14 +98,13 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
 
     def _request(self, kind: str, targets: Any) -> None:
         if not self.built:
-            self._pending.append((kind, targets))  # applied by build(), outside any trace
+            self._pending.append((kind, targets))  # build() starts the flags from these
             return
-        chosen = self._select(targets)
-        for flag, hit in zip(self._frozen_flags, chosen):
-            if kind == "set":
-                flag.assign(hit)
-            elif hit:
-                flag.assign(kind == "freeze")
+        state = [bool(flag.numpy()) for flag in self._frozen_flags]
+        new = _after(kind, state, self._select(targets))
+        for flag, old, value in zip(self._frozen_flags, state, new):
+            if old != value:
+                flag.assign(value)
 
     def _select(self, targets: Any) -> list[bool]:
         return _targets.select(
@@ -110,14 +117,13 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
         inner = self.inner_optimizer
         if not inner.built:
             inner.build(var_list)
-        super().build(var_list)
-        state = [False] * len(var_list)
+        # The flags follow the wrapped optimizer's own variable order, which its update step
+        # looks variables up by (it may have been built before it was wrapped).
+        candidates = list(inner._trainable_variables)
+        super().build(candidates)
+        state = [False] * len(candidates)
         for kind, targets in self._pending:
-            chosen = self._select(targets)
-            state = [
-                hit if kind == "set" else (kind == "freeze") if hit else old
-                for old, hit in zip(state, chosen)
-            ]
+            state = _after(kind, state, self._select(targets))
         self._pending.clear()
         self._frozen_flags = [
             self.add_variable(
