@@ -18,17 +18,17 @@ class KerasTrainableAfterCompile(LintRule):
     Keras builds its train function from the trainable weights it sees when it traces, after
     `compile()`. Setting `layer.trainable = False` (or True) and then calling `model.fit()`,
     `train_on_batch()` or `fit_generator()` without a new `model.compile()` is silently ignored
-    once the model has trained: Keras 3 keeps training the frozen layer, with no warning. Call
-    `model.compile()` again after changing `trainable` (a string optimizer then starts afresh),
-    or freeze through an optimizer wrapper that does not need recompiling.
+    once the model has trained: Keras 3 keeps training the frozen layer, with no warning. Freeze
+    with `tfcollections.keras.DynamicOptimizer` (no recompile, no retrace), or call
+    `model.compile()` again after changing `trainable` (a string optimizer then starts afresh).
     """
 
     code = "TFC004"
     name = "keras-trainable-after-compile"
     MESSAGE = (
         "trainable set after compile() and trained on without compiling again: Keras keeps the "
-        "trainable set it traced, so the change is silently ignored; call compile() again "
-        "after changing trainable"
+        "trainable set it traced, so the change is silently ignored; freeze with "
+        "tfcollections.keras.DynamicOptimizer, or call compile() again after changing trainable"
     )
     PRECHECK = ((b"trainable",), (b"compile",), (b"fit", b"train_on_batch"))
 

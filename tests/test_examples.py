@@ -39,3 +39,11 @@ def test_alternating_freeze_moves_one_variable_at_a_time_in_a_constant_graph():
         assert (y1 != y0) if frozen == "x" else (x1 != x0)
     built, after = map(int, re.search(r"graph ops: (\d+) after building, (\d+)", out).groups())
     assert built == after
+
+
+@pytest.mark.slow
+def test_keras_freeze_shows_the_trap_then_the_fix():
+    out = _run("keras_freeze.py")
+    assert "the trap: backbone.trainable = False, backbone moved: True" in out
+    assert "the fix: epochs 0-1 with backbone frozen, backbone moved: False" in out
+    assert "from epoch 2 unfrozen (no recompile), backbone moved: True" in out
