@@ -16,6 +16,7 @@ alternation, 50%). Ratios are against static-all in the same run. Usage:
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -188,18 +189,28 @@ def measure(problem, schedule, chunk: int) -> dict[str, tuple[int, int, float]]:
 
 
 def main(argv: list[str]) -> None:
-    quick = "--quick" in argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps, for a smoke run")
+    parser.add_argument("--only", help="comma-separated variants (static-all is always run)")
+    parser.add_argument("--steps-per-pattern", type=int, default=4, help="MLP steps a pattern")
+    args = parser.parse_args(argv)
+    if args.only:
+        chosen = {"static-all", *args.only.split(",")}
+        for variant in list(VARIANTS):
+            if variant not in chosen:
+                del VARIANTS[variant]
+    toy_steps = 200 if args.quick else 1000
+    patterns = 10 if args.quick else 50
     cases = [
-        ("toy", toy_problem, 0.0, toy_schedule(0.0, 200 if quick else 1000)),
-        ("toy", toy_problem, 0.5, toy_schedule(0.5, 200 if quick else 1000)),
+        ("toy", toy_problem, 0.0, toy_schedule(0.0, toy_steps)),
+        ("toy", toy_problem, 0.5, toy_schedule(0.5, toy_steps)),
     ]
     for ratio in (0.0, 0.5, 0.9):
-        cases.append(
-            ("mlp", mlp_problem, ratio, random_schedule(20, ratio, 10 if quick else 50, 4))
-        )
+        schedule = random_schedule(20, ratio, patterns, args.steps_per_pattern)
+        cases.append(("mlp", mlp_problem, ratio, schedule))
     rows = []
     for name, problem, ratio, schedule in cases:
-        results = measure(problem, schedule, chunk=10 if name == "toy" else 4)
+        results = measure(problem, schedule, chunk=10 if name == "toy" else args.steps_per_pattern)
         # static-all trains everything whatever the pattern: measured once per problem and
         # ratio so that every ratio in a row block shares one baseline from the same run.
         baseline = results["static-all"][2]
