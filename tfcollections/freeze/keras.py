@@ -33,9 +33,9 @@ def _expand(target: Any) -> list | None:
     return None
 
 
-def _same(target: Any, candidate: Any) -> bool:
-    """A candidate (a Keras variable) or the TensorFlow variable it wraps."""
-    return target is candidate or target is getattr(candidate, "value", None)
+def _aliases(candidate: Any) -> tuple:
+    """A candidate (a Keras variable) and the TensorFlow variable it wraps."""
+    return (candidate, getattr(candidate, "value", candidate))
 
 
 def _after(kind: str, state: list[bool], chosen: list[bool]) -> list[bool]:
@@ -86,11 +86,7 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
             raise TrainOpStateError(
                 "the optimizer is built at the first training step: nothing is frozen yet"
             )
-        return [
-            v
-            for v, flag in zip(self._trainable_variables, self._frozen_flags)
-            if bool(flag.numpy())
-        ]
+        return [v for v, flag in zip(self._trainable_variables, self._flag_values()) if flag]
 
     @property
     def candidates(self) -> list:
@@ -100,15 +96,13 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
         if not self.built:
             self._pending.append((kind, targets))  # build() starts the flags from these
             return
-        state = [bool(flag.numpy()) for flag in self._frozen_flags]
-        new = _after(kind, state, self._select(targets))
-        for flag, old, value in zip(self._frozen_flags, state, new):
-            if old != value:
-                flag.assign(value)
+        chosen = self._select(targets)
+        new = chosen if kind == "set" else _after(kind, self._flag_values(), chosen)
+        self._write_flags(tf.constant(new, tf.bool))
 
     def _select(self, targets: Any) -> list[bool]:
         return _targets.select(
-            targets, self._trainable_variables, _path, expand=_expand, same=_same
+            targets, self._trainable_variables, _path, expand=_expand, aliases=_aliases
         )
 
     # -- keras.optimizers.Optimizer -----------------------------------------------------
@@ -136,6 +130,19 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
             for index, flag in enumerate(state)
         ]
         self._gate(inner)
+        flags = self._frozen_flags
+        # One call reads or writes every flag: a switch costs one function call, not one eager
+        # op per variable. Traced once, on first use, outside the training step.
+        self._read_flags = tf.function(lambda: tf.stack([flag.value for flag in flags]))
+        self._write_flags = tf.function(
+            lambda values: [
+                flag.assign(v) for flag, v in zip(flags, tf.unstack(values, len(flags)))
+            ],
+            input_signature=[tf.TensorSpec([len(flags)], tf.bool)],
+        )
+
+    def _flag_values(self) -> list[bool]:
+        return [bool(flag) for flag in self._read_flags().numpy()] if self._frozen_flags else []
 
     @property
     def variables(self) -> list:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tfcollections.errors import UnknownTargetError
@@ -22,25 +22,30 @@ def select(
     candidates: Sequence[Any],
     name_of: Callable[[Any], str],
     expand: Callable[[Any], list | None] = lambda target: None,
-    same: Callable[[Any, Any], bool] = lambda target, candidate: target is candidate,
+    aliases: Callable[[Any], Iterable[Any]] = lambda candidate: (candidate,),
 ) -> list[bool]:
     """A mask over `candidates`: True where one of `targets` names that candidate.
 
     `expand` turns a container target (a Keras layer or model) into its variables, or returns
-    None for anything else; `same` says whether a target variable is a candidate (identity by
-    default: Keras variables wrap TF ones). Raises UnknownTargetError, listing close names,
+    None for anything else; `aliases` gives the objects that stand for a candidate (a Keras
+    variable and the TF variable it wraps). Raises UnknownTargetError, listing close names,
     for a target that matches no candidate.
     """
     chosen = [False] * len(candidates)
     names = [name_of(candidate) for candidate in candidates]
+    by_identity = {
+        id(alias): index
+        for index, candidate in enumerate(candidates)
+        for alias in aliases(candidate)
+    }
     for target in _flatten(targets):
         expanded = expand(target)
-        variables = [target] if expanded is None else expanded
-        hits = [
-            index
-            for index, candidate in enumerate(candidates)
-            if any(_names(variable, candidate, names[index], same) for variable in variables)
-        ]
+        hits: list[int] = []
+        for variable in [target] if expanded is None else expanded:
+            if isinstance(variable, str):
+                hits += [index for index, name in enumerate(names) if _names(variable, name)]
+            elif id(variable) in by_identity:
+                hits.append(by_identity[id(variable)])
         if not hits and (expanded is None or expanded):
             raise UnknownTargetError(_unknown_message(target, names, name_of))
         for index in hits:
@@ -54,12 +59,10 @@ def _flatten(targets: Any) -> list:
     return [targets]
 
 
-def _names(target: Any, candidate: Any, name: str, same: Callable[[Any, Any], bool]) -> bool:
-    if not isinstance(target, str):
-        return same(target, candidate)
-    if _GLOB_CHARS & set(target):
-        return fnmatch.fnmatchcase(name, target)
-    return name == target or name == target.removesuffix(":0") or target in name.split("/")
+def _names(pattern: str, name: str) -> bool:
+    if _GLOB_CHARS & set(pattern):
+        return fnmatch.fnmatchcase(name, pattern)
+    return name == pattern or name == pattern.removesuffix(":0") or pattern in name.split("/")
 
 
 def _unknown_message(target: Any, names: list[str], name_of: Callable[[Any], str]) -> str:
