@@ -95,7 +95,7 @@ def clear(key: str, *, graph: Any = None) -> list:
     return removed
 
 
-def matches(member: Any, value: Any) -> bool:
+def _matches(member: Any, value: Any) -> bool:
     """True when `member` is `value`, or `value` is a string naming it ("x" or "x:0")."""
     if member is value:
         return True
@@ -108,7 +108,7 @@ def matches(member: Any, value: Any) -> bool:
 def _remove_first(key: str, value: Any, graph: Any) -> bool:
     collection = graph.get_collection_ref(key)
     for index, member in enumerate(collection):
-        if matches(member, value):
+        if _matches(member, value):
             if key == _keys.TRAINABLE_VARIABLES:
                 _warn_if_still_trained([member], graph, stacklevel=4)
             del collection[index]
@@ -117,8 +117,9 @@ def _remove_first(key: str, value: Any, graph: Any) -> bool:
 
 
 def note_train_op_writes(graph: Any, variables: Iterable[Any]) -> None:
-    """Record that a train op whose kernels TF hides in functions (tf.cond branches) writes to
-    `variables`, so that removing them from TRAINABLE_VARIABLES warns as for a plain train op."""
+    """Record that a train op updates `variables` even where no Apply* kernel shows it (Adam's
+    sparse path uses scatter ops; a tf.cond built as a function hides its kernels), so that
+    removing them from TRAINABLE_VARIABLES warns as for a plain train op."""
     _hidden_writes.setdefault(graph, set()).update(variable.op.name for variable in variables)
 
 
