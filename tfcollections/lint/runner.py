@@ -29,7 +29,7 @@ def lint_files(
     entries = rule_entry_points()
     cache = Cache(cache_folder, _fingerprint(codes, entries)) if cache_folder else None
     findings: list[Finding] = []
-    misses: list[tuple[str, str]] = []
+    misses: list[tuple[str, str, bytes]] = []
     for path in files:
         shown = os.path.normpath(path)
         try:
@@ -40,11 +40,11 @@ def lint_files(
         key = content_key(source)
         cached = cache.get(key) if cache else None
         if cached is None:
-            misses.append((shown, key))
+            misses.append((shown, key, source))
         else:
             findings.extend(Finding(shown, *row) for row in cached)
-    linted = _lint_misses([shown for shown, _ in misses], codes, jobs)
-    for (_, key), found in zip(misses, linted):
+    linted = _lint_misses([(shown, source) for shown, _, source in misses], codes, jobs)
+    for (_, key, _), found in zip(misses, linted):
         findings.extend(found)
         if cache:
             cache.put(key, [[f.line, f.column, f.code, f.message] for f in found])
@@ -70,13 +70,11 @@ def _init_worker(codes: Sequence[str]) -> None:
     _worker_rules = load_selected(codes)
 
 
-def _lint_one(path: str) -> list[Finding]:
+def _lint_one(path_and_source: tuple[str, bytes]) -> list[Finding]:
+    """Lint bytes already read (and hashed) by the parent: one read a file, no race."""
     from tfcollections.lint.engine import lint_source
 
-    try:
-        source = Path(path).read_bytes()
-    except OSError as error:
-        return [_unreadable(path, error)]
+    path, source = path_and_source
     return lint_source(source, path, _worker_rules)
 
 
@@ -84,16 +82,18 @@ def _unreadable(path: str, error: OSError) -> Finding:
     return Finding(path, 1, 1, PARSE_ERROR, f"cannot read: {error.strerror or error}")
 
 
-def _lint_misses(paths: list[str], codes: Sequence[str], jobs: int) -> list[list[Finding]]:
-    if not paths:
+def _lint_misses(
+    files: list[tuple[str, bytes]], codes: Sequence[str], jobs: int
+) -> list[list[Finding]]:
+    if not files:
         return []
     _init_worker(codes)  # loaded before forking, so workers inherit the parsed rules
-    if jobs <= 1 or len(paths) < 4 * jobs:
-        return [_lint_one(path) for path in paths]
+    if jobs <= 1 or len(files) < 4 * jobs:
+        return [_lint_one(file) for file in files]
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    chunk = max(1, len(paths) // (jobs * 8))
+    chunk = max(1, len(files) // (jobs * 8))
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(tuple(codes),)
     ) as pool:
-        return list(pool.map(_lint_one, paths, chunksize=chunk))
+        return list(pool.map(_lint_one, files, chunksize=chunk))
