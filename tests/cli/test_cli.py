@@ -185,6 +185,7 @@ def _bad_inputs(saved, tmp_path):
         (["dump", saved["saved_model"], "--tag-set", "train"], "no meta graph with tag set"),
         (["dump", saved["meta"], "--collection", "nope"], "no collection 'nope'"),
         (["dump", saved["meta"], "--tablefmt", "nope"], "unknown --tablefmt"),
+        (["dump", saved["meta"], "--tag-set", "serve"], "--tag-set applies to a SavedModel"),
         (["audit", tmp_path / "missing.meta"], "no such file or directory"),
         (["frobnicate"], "invalid choice"),
     ]

@@ -41,33 +41,41 @@ def load(target: str, tag_set: str | None = None) -> Loaded:
     Raises InspectError with a one-line message naming the input.
     """
     path = Path(target)
+    saved_model = _saved_model_file(path)
+    if saved_model is not None:
+        return _load_saved_model(saved_model, tag_set, target)
+    if tag_set is not None and path.exists():
+        raise InspectError(f"{target}: --tag-set applies to a SavedModel only")
     if path.is_dir():
-        return _load_folder(path, tag_set)
+        return Loaded(target, [_meta_graph(_latest_checkpoint_meta(path))])
     if path.is_file():
         if path.suffix == ".py":
             return Loaded(target, [_run_script(target, lambda: _run_path(target))])
-        if path.name in ("saved_model.pb", "saved_model.pbtxt"):
-            return _load_saved_model(path, tag_set, target)
-        return Loaded(target, [_meta_graph(path, None)])
-    if _ENTRY_POINT.match(target) and not path.exists():
+        return Loaded(target, [_meta_graph(path)])
+    if _ENTRY_POINT.match(target):
         return Loaded(target, [_run_script(target, _function(target))])
     raise InspectError(f"{target}: no such file or directory")
 
 
-def _load_folder(folder: Path, tag_set: str | None) -> Loaded:
-    for name in ("saved_model.pb", "saved_model.pbtxt"):
-        if (folder / name).is_file():
-            return _load_saved_model(folder / name, tag_set, str(folder))
+def _saved_model_file(path: Path) -> Path | None:
+    """`saved_model.pb(txt)` for a SavedModel folder or file, else None."""
+    if path.is_file():
+        return path if path.name in ("saved_model.pb", "saved_model.pbtxt") else None
+    if path.is_dir():
+        for name in ("saved_model.pb", "saved_model.pbtxt"):
+            if (path / name).is_file():
+                return path / name
+    return None
+
+
+def _latest_checkpoint_meta(folder: Path) -> Path:
+    """The meta graph of the latest checkpoint that `folder/checkpoint` names."""
     state = folder / "checkpoint"
-    if state.is_file():
-        meta = _latest_checkpoint_meta(state)
-        return Loaded(str(folder), [_meta_graph(meta, None)])
-    raise InspectError(
-        f"{folder}: not a SavedModel (no saved_model.pb) or checkpoint folder (no checkpoint file)"
-    )
-
-
-def _latest_checkpoint_meta(state: Path) -> Path:
+    if not state.is_file():
+        raise InspectError(
+            f"{folder}: not a SavedModel (no saved_model.pb) or checkpoint folder "
+            "(no checkpoint file)"
+        )
     checkpoint_state = protos.message("tensorflow.CheckpointState")()
     _parse(state, checkpoint_state, text=True)
     prefix = checkpoint_state.model_checkpoint_path
@@ -96,12 +104,12 @@ def _load_saved_model(path: Path, tag_set: str | None, source: str) -> Loaded:
     return Loaded(source, graphs)
 
 
-def _meta_graph(path: Path, tags: list[str] | None) -> GraphData:
+def _meta_graph(path: Path) -> GraphData:
     meta = protos.message("tensorflow.MetaGraphDef")()
     _parse(path, meta, text=path.name.endswith(_TEXT_SUFFIXES))
     if not meta.HasField("graph_def") and not meta.collection_def:
         raise InspectError(f"{path}: not a MetaGraphDef (no graph and no collections)")
-    return from_meta_graph(meta, tags, protos.message("tensorflow.VariableDef"))
+    return from_meta_graph(meta, None, protos.message("tensorflow.VariableDef"))
 
 
 def _parse(path: Path, message: Any, *, text: bool) -> None:
