@@ -251,8 +251,15 @@ def test_console_script_never_imports_tensorflow(project):
     assert real.returncode == 1 and real.stdout.startswith("a.py:4:1: TFC001")
 
 
-def test_pre_commit_hook_definition():
-    hooks = (Path(__file__).parents[2] / ".pre-commit-hooks.yaml").read_text()
+def test_pre_commit_hook_definition_and_no_tensorflow_in_core_dependencies():
+    import tomllib
+
+    root = Path(__file__).parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    core = [requirement.split(">")[0].split("=")[0] for requirement in project["dependencies"]]
+    assert not {"tensorflow", "tensorflow-cpu", "keras"} & set(core)  # the hook installs these
+    assert project["scripts"]["tfc-lint"] == "tfcollections.lint.cli:main"
+    hooks = (root / ".pre-commit-hooks.yaml").read_text()
     for line in ("id: tfc-lint", "entry: tfc-lint", "language: python",
                  "types_or: [python, pyi]", "require_serial: true"):  # fmt: skip
         assert line in hooks
