@@ -68,10 +68,13 @@ def _counting_traces(model):
     return traces
 
 
-@pytest.mark.parametrize("jit", [False, True])
-def test_fit_freezes_without_recompiling_or_retracing(jit):
+@pytest.mark.parametrize(
+    ("name", "jit"),
+    [(name, False) for name in sorted(keras_contract.OPTIMIZERS)] + [("Adam", True)],
+)
+def test_fit_freezes_without_recompiling_or_retracing(name, jit):
     model = _model()
-    optimizer = tfc.keras.DynamicOptimizer(keras.optimizers.Adam(0.01))
+    optimizer = tfc.keras.DynamicOptimizer(keras_contract.OPTIMIZERS[name]())
     model.compile(optimizer=optimizer, loss="mse", jit_compile=jit)
     traces = _counting_traces(model)
     optimizer.freeze(model.get_layer("base"))  # before the optimizer is built: pending
