@@ -27,23 +27,26 @@ OPTIMIZERS = {
 }
 
 _RNG = np.random.default_rng(7)
-_INIT = {
+_INIT = {  # in layer order: a prefix is a frozen lower backbone
+    "conv/kernel": _RNG.normal(scale=0.3, size=(3, 3, 2, 4)).astype(np.float32),
+    "conv/bias": np.zeros(4, np.float32),
     "enc/w": _RNG.normal(size=(4, 8)).astype(np.float32),
     "enc/b": np.zeros(8, np.float32),
     "head/w": _RNG.normal(size=(8, 1)).astype(np.float32),
     "emb": _RNG.normal(size=(10, 4)).astype(np.float32),
     "unused": np.ones(3, np.float32),
 }
-_INPUTS = _RNG.normal(size=(16, 4)).astype(np.float32)
+_IMAGES = _RNG.normal(size=(16, 5, 5, 2)).astype(np.float32)
 _IDS = np.array([1, 3, 1, 7, 3, 3], np.int32)  # duplicate ids: summed sparse updates
 
 
 def build_model() -> tuple[list, tf.Tensor]:
-    """Dense layers, an embedding with a sparse (IndexedSlices) gradient, and a variable whose
-    gradient is None; returns (candidates, loss)."""
+    """A conv layer, dense layers, an embedding with a sparse (IndexedSlices) gradient, and a
+    variable whose gradient is None; returns (candidates, loss)."""
     variables = [tf.compat.v1.Variable(value, name=name) for name, value in _INIT.items()]
-    enc_w, enc_b, head_w, emb, _unused = variables
-    hidden = tf.tanh(tf.matmul(_INPUTS, enc_w) + enc_b)
+    conv_k, conv_b, enc_w, enc_b, head_w, emb, _unused = variables
+    features = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(_IMAGES, conv_k, 1, "SAME"), conv_b))
+    hidden = tf.tanh(tf.matmul(tf.reduce_mean(features, [1, 2]), enc_w) + enc_b)
     rows = tf.nn.embedding_lookup(emb, _IDS)
     loss = tf.reduce_mean(tf.square(tf.matmul(hidden, head_w))) + tf.reduce_sum(
         tf.square(rows - 0.5)
@@ -51,10 +54,37 @@ def build_model() -> tuple[list, tf.Tensor]:
     return variables, loss
 
 
+def build_loop_model() -> tuple[list, tf.Tensor]:
+    """The conv layer, then a dense layer applied three times in a `tf.while_loop` and a
+    `tf.cond` on the data: backward ops inside control flow (v2 `While`/`If` ops, or v1
+    contexts after `disable_v2_behavior()`) beside gated ones outside it."""
+    names = ["conv/kernel", "conv/bias", "enc/w", "enc/b"]
+    variables = [tf.compat.v1.Variable(_INIT[name], name=name) for name in names]
+    conv_k, conv_b, enc_w, enc_b = variables
+    features = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(_IMAGES, conv_k, 1, "SAME"), conv_b))
+    pooled = tf.reduce_mean(features, [1, 2])
+
+    def body(i, hidden):
+        return i + 1, tf.tanh(tf.matmul(hidden, enc_w[:, :4]) + enc_b[:4])
+
+    _, hidden = tf.compat.v1.while_loop(lambda i, _: i < 3, body, [0, pooled])
+    hidden = tf.cond(tf.reduce_sum(pooled) > 0, lambda: hidden * 2.0, lambda: hidden - 1.0)
+    return variables, tf.reduce_mean(tf.square(hidden))
+
+
+MODELS = {"layers": build_model, "loops": build_loop_model}
+
+
 def random_schedule(steps: int, n_variables: int, seed: int) -> list[frozenset[int]]:
-    """Frozen index sets drawn from a handful of patterns, including none and all frozen."""
+    """Frozen index sets drawn from a handful of patterns: none, all, frozen prefixes (the
+    conv layer; conv and encoder) and random sets."""
     rng = np.random.default_rng(seed)
-    patterns = [frozenset(), frozenset(range(n_variables))]
+    patterns = [
+        frozenset(),
+        frozenset(range(n_variables)),
+        frozenset(range(2)),
+        frozenset(range(4)),
+    ]
     patterns += [
         frozenset(np.flatnonzero(rng.random(n_variables) < 0.5).tolist()) for _ in range(6)
     ]
@@ -67,10 +97,10 @@ def snapshot(session, optimizer, variables, global_step) -> dict[str, bytes]:
     return {v.op.name: np.asarray(value).tobytes() for v, value in zip(tracked, values)}
 
 
-def run_dynamic(make_optimizer, schedule) -> tuple[list[dict], list]:
+def run_dynamic(make_optimizer, schedule, build=build_model) -> tuple[list[dict], list]:
     graph = tf.Graph()
     with graph.as_default():
-        variables, loss = build_model()
+        variables, loss = build()
         global_step = tf.compat.v1.train.get_or_create_global_step()
         dynamic = tfc.DynamicOptimizer(make_optimizer())
         train_op = dynamic.minimize(loss, global_step=global_step)
@@ -86,10 +116,10 @@ def run_dynamic(make_optimizer, schedule) -> tuple[list[dict], list]:
         return states, [v.op.name for v in variables]
 
 
-def run_reference(make_optimizer, schedule) -> list[dict]:
+def run_reference(make_optimizer, schedule, build=build_model) -> list[dict]:
     graph = tf.Graph()
     with graph.as_default():
-        variables, loss = build_model()
+        variables, loss = build()
         global_step = tf.compat.v1.train.get_or_create_global_step()
         optimizer = make_optimizer()
         with_gradient = {
@@ -114,12 +144,14 @@ def run_reference(make_optimizer, schedule) -> list[dict]:
         return states
 
 
-def check_contract(name: str, steps: int = 60, seed: int = 0) -> None:
+def check_contract(name: str, steps: int = 60, seed: int = 0, model: str = "layers") -> None:
     """Raise AssertionError at the first step where dynamic and reference differ."""
-    make_optimizer = OPTIMIZERS[name]
-    schedule = random_schedule(steps, len(_INIT), seed)
-    dynamic_states, names = run_dynamic(make_optimizer, schedule)
-    reference_states = run_reference(make_optimizer, schedule)
+    make_optimizer, build = OPTIMIZERS[name], MODELS[model]
+    with tf.Graph().as_default():
+        n_variables = len(build()[0])
+    schedule = random_schedule(steps, n_variables, seed)
+    dynamic_states, names = run_dynamic(make_optimizer, schedule, build)
+    reference_states = run_reference(make_optimizer, schedule, build)
     previous = None
     for step, (mine, theirs, frozen) in enumerate(zip(dynamic_states, reference_states, schedule)):
         assert mine.keys() == theirs.keys(), (name, sorted(mine), sorted(theirs))
@@ -144,3 +176,6 @@ if __name__ == "__main__":
     for optimizer_name in OPTIMIZERS:
         check_contract(optimizer_name)
         print("ok", optimizer_name)
+    for optimizer_name in ("Adam", "Momentum"):
+        check_contract(optimizer_name, steps=30, model="loops")
+        print("ok", optimizer_name, "loops")

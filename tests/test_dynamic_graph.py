@@ -1,3 +1,4 @@
+import collections
 import warnings
 from pathlib import Path
 
@@ -17,6 +18,11 @@ def test_contract_bit_for_bit_against_per_pattern_reference(name):
     )
 
 
+@pytest.mark.parametrize("name", ["Adam", "Momentum"])
+def test_contract_with_backward_inside_while_loop_and_cond(name):
+    dynamic_contract.check_contract(name, steps=30, model="loops")
+
+
 @pytest.mark.slow
 def test_contract_with_ref_variables_and_control_flow_v1():
     script = Path(dynamic_contract.__file__)
@@ -26,7 +32,9 @@ def test_contract_with_ref_variables_and_control_flow_v1():
         cwd=str(script.parent),
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.split() == [w for n in dynamic_contract.OPTIMIZERS for w in ("ok", n)]
+    expected = [w for n in dynamic_contract.OPTIMIZERS for w in ("ok", n)]
+    expected += ["ok", "Adam", "loops", "ok", "Momentum", "loops"]
+    assert result.stdout.split() == expected
 
 
 def _seed_setup(optimizer=None):
@@ -217,3 +225,121 @@ def test_no_warnings_when_wrapping(graph):
     with warnings.catch_warnings():
         warnings.simplefilter("error", tfc.StaleTrainOpWarning)
         _seed_setup()
+
+
+def _conv_model():
+    """Three conv layers and a dense head; variables in layer order (kernel, bias, ...)."""
+    rng = np.random.default_rng(0)
+    hidden = tf.constant(rng.normal(size=(4, 8, 8, 3)).astype(np.float32))
+    variables = []
+    for index in range(3):
+        shape = (3, 3, hidden.shape[-1], 4)
+        kernel = tf.compat.v1.Variable(
+            rng.normal(scale=0.2, size=shape).astype(np.float32), name=f"conv{index}/kernel"
+        )
+        bias = tf.compat.v1.Variable(np.zeros(4, np.float32), name=f"conv{index}/bias")
+        variables += [kernel, bias]
+        hidden = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(hidden, kernel, 1, "SAME"), bias))
+    head = tf.compat.v1.Variable(rng.normal(size=(4, 1)).astype(np.float32), name="head/kernel")
+    loss = tf.reduce_mean(tf.square(tf.matmul(tf.reduce_mean(hidden, [1, 2]), head)))
+    return [*variables, head], loss
+
+
+def _executed(session, fetch, feed_dict=None) -> list:
+    """The ops TF's executor ran for one step: an op on a dead branch is not recorded."""
+    metadata = tf.compat.v1.RunMetadata()
+    options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
+    session.run(fetch, feed_dict, options=options, run_metadata=metadata)
+    graph = session.graph
+    names = {node.node_name for dev in metadata.step_stats.dev_stats for node in dev.node_stats}
+    return [op for op in graph.get_operations() if op.name in names]
+
+
+def _conv_backprops(ops) -> list[str]:
+    """'conv<layer> filter|input' for each conv gradient kernel among `ops`."""
+    layer = {"Conv2D": 0, "Conv2D_1": 1, "Conv2D_2": 2}
+    return sorted(
+        f"conv{layer[op.name.split('/')[1][: -len('_grad')]]} {op.type[len('Conv2DBackprop') :]}"
+        for op in ops
+        if op.type.startswith("Conv2DBackprop")
+    )
+
+
+def test_frozen_layers_backward_kernels_do_not_run_until_unfrozen(graph):
+    variables, loss = _conv_model()
+    global_step = tf.compat.v1.train.get_or_create_global_step()
+    dynamic = tfc.DynamicOptimizer(tf.compat.v1.train.AdamOptimizer(0.01))
+    train_op = dynamic.minimize(loss, global_step=global_step)
+    with _session(graph) as session:
+        everything = _conv_backprops(_executed(session, train_op))
+        # conv0's input gradient (of the images) is needed by nothing and never runs.
+        assert everything == [
+            "conv0 Filter",
+            "conv1 Filter",
+            "conv1 Input",
+            "conv2 Filter",
+            "conv2 Input",
+        ]
+        dynamic.set_frozen(variables[:4], session=session)  # conv0 and conv1: a frozen prefix
+        # conv2's input gradient only feeds the frozen layers below it.
+        assert _conv_backprops(_executed(session, train_op)) == ["conv2 Filter"]
+        dynamic.set_frozen(variables[2:4], session=session)  # conv1 alone, in the middle
+        assert _conv_backprops(_executed(session, train_op)) == [
+            "conv0 Filter",
+            "conv1 Input",
+            "conv2 Filter",
+            "conv2 Input",
+        ]
+        executed = _executed(session, train_op, dynamic.feed(frozen=variables))
+        assert _conv_backprops(executed) == []
+        assert not [op for op in executed if op.type.startswith("ResourceApply")]
+        dynamic.set_frozen([], session=session)
+        assert _conv_backprops(_executed(session, train_op)) == everything
+        assert session.run(global_step) == 5
+
+
+_COMPUTE = {"Conv2DBackpropFilter", "Conv2DBackpropInput", "BiasAddGrad", "ReluGrad", "MatMul"}
+
+
+def _compute_kernels(ops) -> collections.Counter:
+    return collections.Counter(op.type for op in ops if op.type in _COMPUTE)
+
+
+@pytest.mark.parametrize(
+    "frozen", [(), (0, 1), (0, 1, 2, 3), (2, 3), (0, 2, 4), (0, 1, 2, 3, 4, 5)]
+)
+def test_backward_runs_the_kernels_of_minimize_over_the_unfrozen(graph, frozen):
+    """The oracle: `minimize(var_list=unfrozen)` as TF builds and prunes it."""
+    variables, loss = _conv_model()
+    dynamic = tfc.DynamicOptimizer(tf.compat.v1.train.GradientDescentOptimizer(0.1))
+    train_op = dynamic.minimize(loss)
+    with _session(graph) as session:
+        dynamic.set_frozen([variables[i] for i in frozen], session=session)
+        mine = _compute_kernels(_executed(session, train_op))
+    ideal_graph = tf.Graph()
+    with ideal_graph.as_default():
+        variables, loss = _conv_model()
+        unfrozen = [v for i, v in enumerate(variables) if i not in frozen]
+        ideal_op = tf.compat.v1.train.GradientDescentOptimizer(0.1).minimize(
+            loss, var_list=unfrozen
+        )
+        with _session(ideal_graph) as session:
+            ideal = _compute_kernels(_executed(session, ideal_op))
+    assert mine == ideal
+    assert mine["Conv2DBackpropFilter"] == 3 - len({i // 2 for i in frozen if i % 2 == 0})
+
+
+class _EscapingOptimizer(tf.compat.v1.train.GradientDescentOptimizer):
+    """Changes its variable under `control_dependencies(None)`: outside any gate."""
+
+    def _resource_apply_dense(self, grad, handle):
+        with tf.control_dependencies(None):
+            escaped = handle.assign_add(tf.zeros(handle.shape))
+        return tf.group(escaped, super()._resource_apply_dense(grad, handle))
+
+
+def test_a_state_change_that_escapes_the_gate_is_refused(graph):
+    x = tf.compat.v1.Variable(1.0, name="x")
+    dynamic = tfc.DynamicOptimizer(_EscapingOptimizer(0.1))
+    with pytest.raises(tfc.TfCollectionsError, match="changes state outside"):
+        dynamic.minimize(x * 2.0)

@@ -1,22 +1,24 @@
 """DynamicOptimizer for `tf.compat.v1.train` optimizers: freeze and unfreeze at run time.
 
-The train op is built once, for every candidate variable, with each variable's update inside a
-`tf.cond` on its own scalar bool mask; the optimizer's once-per-step work (`_finish`: Adam's beta
-powers) sits in a `tf.cond` on "anything unfrozen". A step with frozen set F therefore runs
-exactly the kernels that `apply_gradients` built for `candidates - F` would run, on the same
-slots, and frozen variables and their slots are not touched. Masks are graph variables (saved by
-`Saver`) set by one op built in advance, so the graph never grows after the train op is built.
+The train op is built once, for every candidate variable. Each variable's update waits on a
+gate that is dead while the variable's mask says frozen, so TF's executor skips it; the
+optimizer's once-per-step work (`_finish`: Adam's beta powers) waits on "anything unfrozen".
+The backward pass is gated the same way (see `freeze/backward.py`): an op that only frozen
+variables' gradients need does not run. A step with frozen set F therefore runs the kernels
+that `minimize(var_list=candidates - F)` would run, on the same slots, and frozen variables and
+their slots are not touched. Masks are graph variables (saved by `Saver`) set by one op built in
+advance, so the graph never grows after the train op is built.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 from tfcollections import collections as _collections
 from tfcollections._tf import tf
 from tfcollections.errors import TfCollectionsError, TrainOpStateError
+from tfcollections.freeze import backward as _backward
 from tfcollections.freeze import targets as _targets
 
 
@@ -39,6 +41,7 @@ class DynamicOptimizer:
         self._name = name
         self._candidates: list = []
         self._train_op: Any = None
+        self._backward: _backward.Window | None = None
 
     @property
     def optimizer(self) -> Any:
@@ -51,8 +54,19 @@ class DynamicOptimizer:
         return list(self._candidates)
 
     def compute_gradients(self, loss: Any, var_list: Any = None, **kwargs: Any) -> list:
-        """The wrapped optimizer's `compute_gradients`, unchanged."""
-        return self._optimizer.compute_gradients(loss, var_list=var_list, **kwargs)
+        """The wrapped optimizer's `compute_gradients`, unchanged.
+
+        The ops it builds are remembered: `apply_gradients` gates those that only frozen
+        variables' gradients need, so a frozen variable's backward work is skipped too.
+        """
+        graph = tf().compat.v1.get_default_graph()
+        first = _backward.last_id(graph)
+        grads_and_vars = self._optimizer.compute_gradients(loss, var_list=var_list, **kwargs)
+        if self._backward is None or self._backward.graph is not graph:
+            self._backward = _backward.Window(graph, first, _backward.last_id(graph))
+        else:  # a second call: one window from the first call's start to this one's end
+            self._backward = self._backward._replace(last=_backward.last_id(graph))
+        return grads_and_vars
 
     def minimize(
         self,
@@ -101,25 +115,43 @@ class DynamicOptimizer:
                 f"No gradients provided for any variable: {[v.name for v in candidates]}"
             )
         optimizer = self._optimizer
+        index = {id(variable): i for i, variable in enumerate(candidates)}
+        # Planned before the updates exist, so that only the gradients' own consumers count.
+        skippable = _backward.plan(
+            [(index[id(variable)], gradient) for gradient, variable in updates],
+            self._backward,
+            loosen_ties=all(_is_resource(variable) for _, variable in updates),
+        )
         with tf_.init_scope():
             optimizer._create_slots([variable for _, variable in updates])
-        with tf_.name_scope(name or optimizer.get_name()) as scope, _switch_merge_conds(tf_):
+        with tf_.name_scope(name or optimizer.get_name()) as scope:
             self._build_masks(candidates, tf_)
+            gates = _Gates(self._frozen_now, tf_)
+            for need in sorted({*skippable.gate.values()}, key=len):  # each on a smaller one
+                gates.get(need)
             optimizer._prepare()
-            frozen_now = dict(zip(map(id, candidates), self._frozen_now))
-            update_masks = [frozen_now[id(variable)] for _, variable in updates]
+            older = _backward.last_id(tf_.compat.v1.get_default_graph())
             update_ops = [
-                self._masked_update(gradient, variable, frozen, tf_)
-                for (gradient, variable), frozen in zip(updates, update_masks)
+                self._masked_update(gradient, variable, gates.get({index[id(variable)]}), tf_)
+                for gradient, variable in updates
             ]
             # "Nothing to update" counts only variables that have a gradient, as TF's own
             # apply_gradients would refuse a var_list whose gradients are all None.
-            all_frozen = tf_.reduce_all(tf_.stack(update_masks))
-            with tf_.control_dependencies(update_ops), tf_.name_scope("finish"):
-                finish = _unless(
-                    all_frozen, all_frozen, lambda live: optimizer._finish([live], "update"), tf_
-                )
+            anything = gates.get({index[id(variable)] for _, variable in updates})
+            with tf_.name_scope("finish"):
+                updated = _alive_after(update_ops, anything, tf_)
+                with tf_.control_dependencies([updated]):
+                    finished = _gated(
+                        anything, lambda live: optimizer._finish([live], "update"), tf_
+                    )
+                    finish = _alive_after([finished], anything, tf_)
+            _require_gated([*update_ops, finished], gates.open_ops(), older)
             train_op = self._count_step(finish, global_step, scope, tf_)
+            for tie, kept in skippable.untie.items():
+                tie._remove_all_control_inputs()
+                tie._add_control_inputs(kept)
+            for op, need in skippable.gate.items():
+                op._add_control_input(gates.get(need).open.op)
         tf_.compat.v1.add_to_collection(tf_.compat.v1.GraphKeys.TRAIN_OP, train_op)
         _collections.note_train_op_writes(train_op.graph, candidates)
         self._candidates = candidates
@@ -164,13 +196,11 @@ class DynamicOptimizer:
                 *(mask.assign(flag) for mask, flag in zip(masks, merged)), name="set"
             )
 
-    def _masked_update(self, gradient: Any, variable: Any, frozen: Any, tf_: Any) -> Any:
+    def _masked_update(self, gradient: Any, variable: Any, gate: _Gate, tf_: Any) -> Any:
         processor = _processor(variable)
         graph = tf_.compat.v1.get_default_graph()
         with tf_.name_scope("update_" + variable.op.name), graph.colocate_with(variable):
-            return _unless(
-                frozen, gradient, lambda live: processor.update_op(self._optimizer, live), tf_
-            )
+            return _gated(gate, lambda _: processor.update_op(self._optimizer, gradient), tf_)
 
     def _count_step(self, finish: Any, global_step: Any, scope: str, tf_: Any) -> Any:
         name = scope.rstrip("/")
@@ -209,95 +239,104 @@ def _session(optimizer: DynamicOptimizer, session: Any) -> Any:
     return session
 
 
-@contextlib.contextmanager
-def _switch_merge_conds(tf_: Any) -> Iterator[None]:
-    """Build `tf.cond` as Switch/Merge (control flow v1) in a plain graph, as TF1 did.
+class _Gate(NamedTuple):
+    """Two views of "is anything in this set unfrozen": `open` is alive only when something is,
+    `shut` only when everything is frozen. An op with a dead input, data or control, does not
+    run, and its outputs are dead in turn."""
 
-    Under TF2 behaviour `tf.cond` builds an `If` op whose per-step cost we measured at up to
-    1.4x the whole step of the seed's toy problem; Switch/Merge costs a few percent. Inside a
-    function graph TF insists on `If`, so the switch is left alone there.
+    open: Any
+    shut: Any
+
+
+class _Gates:
+    """One gate per set of candidate indices, built on first request and shared after. A set's
+    "all frozen" is built on the largest set already built inside it: nested sets (the
+    variables below each layer) cost one LogicalAnd each."""
+
+    def __init__(self, frozen_now: list, tf_: Any) -> None:
+        self._frozen_now = frozen_now
+        self._tf = tf_
+        self._built: dict[frozenset[int], _Gate] = {}
+        self._all_frozen: dict[frozenset[int], Any] = {}
+
+    def open_ops(self) -> list:
+        """The op of every gate's `open` view: what the gated ops depend on."""
+        return [gate.open.op for gate in self._built.values()]
+
+    def get(self, indices: Iterable[int]) -> _Gate:
+        key = frozenset(indices)
+        if key not in self._built:
+            tf_ = self._tf
+            with tf_.name_scope("gate"):
+                all_frozen = self._all_frozen_of(key)
+                when_unfrozen, when_frozen = tf_.raw_ops.Switch(data=all_frozen, pred=all_frozen)
+                # A control edge straight from a Switch carries no deadness (one of its outputs
+                # is always dead): an Identity does, for control and data edges alike.
+                self._built[key] = _Gate(tf_.identity(when_unfrozen), when_frozen)
+        return self._built[key]
+
+    def _all_frozen_of(self, key: frozenset[int]) -> Any:
+        tf_ = self._tf
+        inside = max((k for k in self._all_frozen if k < key), key=len, default=frozenset())
+        reads = [self._frozen_now[i] for i in sorted(key - inside)]
+        rest = reads[0] if len(reads) == 1 else tf_.reduce_all(tf_.stack(reads))
+        predicate = tf_.logical_and(self._all_frozen[inside], rest) if inside else rest
+        self._all_frozen[key] = predicate
+        return predicate
+
+
+def _gated(gate: _Gate, build: Callable[[Any], Any], tf_: Any) -> Any:
+    """`build(gate.open)` with every op it creates waiting on `gate.open`, so none of it runs
+    when the gate is shut; returns what `build` returned (dead when the gate is shut)."""
+    with tf_.control_dependencies([gate.open]):
+        return build(gate.open)
+
+
+def _require_gated(results: list, gates: list, older: int) -> None:
+    """Raise TfCollectionsError if a state change built on the way to `results` after op id
+    `older` does not depend on a gate (an optimizer that builds it under `init_scope` or
+    `control_dependencies(None)`): it would run while frozen and touch a frozen variable.
+
+    An op with a dead input (data or control) does not run, so an op that depends on a gate
+    is skipped whenever that gate is shut.
     """
-    from tensorflow.python.ops import control_flow_util
-
-    if tf_.compat.v1.get_default_graph().building_function:
-        yield
-        return
-    saved = control_flow_util.ENABLE_CONTROL_FLOW_V2
-    control_flow_util.ENABLE_CONTROL_FLOW_V2 = False
-    try:
-        yield
-    finally:
-        control_flow_util.ENABLE_CONTROL_FLOW_V2 = saved
-
-
-def _unless(frozen: Any, gated: Any, build: Callable[[Any], Any], tf_: Any) -> Any:
-    """`build(gated)`, run only when the scalar bool `frozen` is False; a tensor to wait on.
-
-    Fast path: route `gated` (a gradient, or the predicate itself) through one Switch and build
-    on its live output; when frozen that output is dead, so every op fed by it is skipped, and a
-    Merge gives the train op something alive to wait on. It is kept only if every state change
-    that `build` made is fed by the Switch; otherwise (Adam's sparse path scales its moments
-    before it reads the gradient) the work is rebuilt inside a `tf.cond`, which switches every
-    input, and the unused draft stays in the graph, never run.
-    """
-    live_output, when_frozen = tf_.raw_ops.Switch(data=_values(gated, tf_), pred=frozen)
-    # A control edge straight from a Switch carries no deadness (one of its outputs is always
-    # dead): an Identity pivot does, for control and data edges alike.
-    pivot = tf_.identity(live_output)
-    live = (
-        tf_.IndexedSlices(pivot, gated.indices, gated.dense_shape)
-        if _is_sparse(gated, tf_)
-        else pivot
-    )
-    result = build(live)
-    if not _all_state_changes_need(result, pivot.op):
-        return tf_.cond(frozen, tf_.no_op, lambda: tf_.group(build(gated)), name="unless_frozen")
-    # A Merge waits for its control inputs, dead or alive, then forwards its live data input.
-    with tf_.control_dependencies([result]):
-        return tf_.raw_ops.Merge(inputs=[pivot, when_frozen]).output
-
-
-def _all_state_changes_need(update: Any, gate: Any) -> bool:
-    """True when every stateful op built after `gate` on the way to `update` depends on it.
-
-    An op with a dead input (data or control) does not run, so such ops are skipped whenever
-    the gate's live output is dead. Ops older than the gate are not the update's own.
-    """
-    first_new = gate._id
-    depends: dict[Any, bool] = {gate: True}
-    stack = [update if hasattr(update, "control_inputs") else update.op]
+    depends: dict[Any, bool] = dict.fromkeys(gates, True)
+    stack = [result if hasattr(result, "control_inputs") else result.op for result in results]
     while stack:
         op = stack[-1]
         if op in depends:
             stack.pop()
             continue
         parents = [tensor.op for tensor in op.inputs] + list(op.control_inputs)
-        pending = [p for p in parents if p._id >= first_new and p not in depends]
+        pending = [p for p in parents if p._id > older and p not in depends]
         if pending:
             stack.extend(pending)
             continue
         stack.pop()
         depends[op] = any(depends.get(parent, False) for parent in parents)
-    return all(flag or not _changes_state(op) for op, flag in depends.items())
+        if not depends[op] and _backward.changes_state(op):
+            raise TfCollectionsError(
+                f"cannot freeze with {op.name!r}: the optimizer changes state outside the "
+                "ops it builds per variable, so a frozen variable would not stay untouched"
+            )
 
 
-_READS = frozenset({"ReadVariableOp", "ResourceGather", "ResourceGatherNd", "VariableShape"})
-
-
-def _changes_state(op: Any) -> bool:
-    """Stateful kernels other than variable reads (TF marks reads stateful), and kernels that
-    write through a ref input (Assign, ScatterAdd, ApplyAdam on ref variables)."""
-    if op.type in _READS:
-        return False
-    return op.op_def.is_stateful or any(arg.is_ref for arg in op.op_def.input_arg)
-
-
-def _values(gradient: Any, tf_: Any) -> Any:
-    return gradient.values if _is_sparse(gradient, tf_) else gradient
+def _alive_after(ops: list, gate: _Gate, tf_: Any) -> Any:
+    """A tensor that is alive once every op in `ops` ran or was skipped: a Merge waits for its
+    control inputs, dead or alive, then forwards its one live data input (exactly one of the
+    gate's two views is alive). One Merge serves any number of gated updates."""
+    with tf_.control_dependencies(ops):
+        return tf_.raw_ops.Merge(inputs=[gate.open, gate.shut]).output
 
 
 def _is_sparse(gradient: Any, tf_: Any) -> bool:
     return isinstance(gradient, tf_.IndexedSlices)
+
+
+def _is_resource(variable: Any) -> bool:
+    from tensorflow.python.ops import resource_variable_ops
+
+    return resource_variable_ops.is_resource_variable(variable)
 
 
 def _processor(variable: Any) -> Any:
