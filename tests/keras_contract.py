@@ -1,5 +1,6 @@
 """The Keras contract harness: DynamicOptimizer against the wrapped optimizer applied to the
-unfrozen variables' gradients only, bit for bit, in a custom tf.function loop."""
+unfrozen variables' gradients only, bit for bit, in a custom tf.function loop; and, given the
+model, in `train_on_batch` against Keras itself with the frozen layers `trainable = False`."""
 
 from __future__ import annotations
 
@@ -152,3 +153,93 @@ def check_contract(name: str, steps: int = 30, seed: int = 0, *, jit: bool = Fal
         if index:
             _assert_frozen_untouched(mine[index - 1], state, plan[index], name, index)
     assert traces == 1, f"{name}: retraced {traces} times"
+
+
+CONV_LAYERS = ("conv", "bn", "conv2", "head")
+IMAGES = _RNG.normal(size=(16, 6, 6, 2)).astype("float32")
+LAYER_PATTERNS = [
+    (),
+    ("conv",),
+    ("conv", "bn"),
+    ("conv", "bn", "conv2"),
+    ("bn",),
+    ("conv2", "head"),
+    CONV_LAYERS,
+]
+
+
+def build_conv_model() -> keras.Model:
+    """Conv, BatchNormalization, conv, a dense head: a small backbone and its head."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6, 6, 2))
+    hidden = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    hidden = keras.layers.BatchNormalization(name="bn")(hidden)
+    hidden = keras.layers.Activation("relu")(hidden)
+    hidden = keras.layers.Conv2D(4, 3, name="conv2")(hidden)
+    hidden = keras.layers.GlobalAveragePooling2D()(hidden)
+    return keras.Model(inputs, keras.layers.Dense(1, name="head")(hidden))
+
+
+def layer_schedule(steps: int, seed: int) -> list[tuple[str, ...]]:
+    rng = np.random.default_rng(seed)
+    return [LAYER_PATTERNS[i] for i in rng.integers(0, len(LAYER_PATTERNS), size=steps)]
+
+
+def count_traces(model: keras.Model) -> list:
+    """A list that grows by one each time Keras traces `model`'s train step."""
+    traces = []
+    step = model.train_step
+
+    def counted(data):
+        traces.append(1)
+        return step(data)
+
+    model.train_step = counted
+    return traces
+
+
+def run_fit_dynamic(make, plan, *, jit: bool = False):
+    model = build_conv_model()
+    optimizer = tfc.keras.DynamicOptimizer(make(), model=model)
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit)
+    traces = count_traces(model)
+    states = []
+    for frozen in plan:
+        optimizer.set_frozen([model.get_layer(name) for name in frozen])
+        model.train_on_batch(IMAGES, Y)
+        states.append(_state(model, optimizer.inner_optimizer))
+    return states, len(traces)
+
+
+def run_fit_reference(make, plan, *, jit: bool = False):
+    """Keras itself: the frozen layers set `trainable = False` and the model recompiled
+    (same optimizer object, built for every variable) whenever the frozen set changes."""
+    model = build_conv_model()
+    optimizer = make()
+    optimizer.build(model.trainable_weights)
+    current = None
+    for frozen in plan:
+        if frozen != current:
+            for name in CONV_LAYERS:
+                model.get_layer(name).trainable = name not in frozen
+            model.compile(optimizer=optimizer, loss="mse", jit_compile=jit)
+            current = frozen
+        model.train_on_batch(IMAGES, Y)
+        yield _state(model, optimizer)
+
+
+def check_fit_contract(name: str, steps: int = 24, seed: int = 0, *, jit: bool = False):
+    """Every weight (BatchNormalization's moving statistics included) and optimizer variable
+    as Keras gives them with the frozen layers made non-trainable; one trace per pattern."""
+    make = OPTIMIZERS[name]
+    plan = layer_schedule(steps, seed)
+    mine, traces = run_fit_dynamic(make, plan, jit=jit)
+    for index, (state, expected) in enumerate(zip(mine, run_fit_reference(make, plan, jit=jit))):
+        assert len(state) == len(expected)
+        differing = [
+            path
+            for (path, ours), (_, theirs) in zip(state, expected)
+            if not _same_values(ours, theirs, exact=not jit)
+        ]
+        assert not differing, f"{name} step {index} ({plan[index]} frozen): {differing} differ"
+    assert traces == len(set(plan)), f"{name}: {traces} traces for {len(set(plan))} patterns"

@@ -137,6 +137,10 @@ def test_frozen_set_survives_save_and_load(tmp_path):
     loaded.fit(X, Y, epochs=1, batch_size=32, verbose=0)
     assert _unchanged(middle, loaded.get_layer("middle"))
     assert int(loaded.optimizer.iterations.numpy()) == 4
+    loaded.optimizer.attach(loaded)  # the fast path after a load: the frozen layer is real
+    assert not loaded.get_layer("middle").trainable and loaded.get_layer("head").trainable
+    loaded.fit(X, Y, epochs=1, batch_size=32, verbose=0)
+    assert _unchanged(middle, loaded.get_layer("middle"))
 
 
 def test_frozen_set_survives_a_tf_train_checkpoint(tmp_path):
@@ -212,25 +216,244 @@ def test_mirrored_strategy_on_two_logical_cpus():
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
         x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
         y = np.random.default_rng(1).normal(size=(64, 1)).astype("float32")
-        with strategy.scope():
-            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, name="base"),
-                                      keras.layers.Dense(1, name="head")])
-            optimizer = tfc.keras.DynamicOptimizer(keras.optimizers.AdamW(0.01))
-            model.compile(optimizer=optimizer, loss="mse")
-        optimizer.freeze("base")
-        def values(name):
-            return [w.numpy().copy() for w in model.get_layer(name).weights]
-        def same(before, name):
-            return [np.array_equal(a, b) for a, b in zip(before, values(name))]
-        base, head = values("base"), values("head")
-        model.fit(x, y, epochs=2, batch_size=16, verbose=0)
-        assert strategy.num_replicas_in_sync == 2
-        assert all(same(base, "base")) and not any(same(head, "head"))
-        optimizer.set_frozen("head")
-        model.fit(x, y, epochs=1, batch_size=16, verbose=0)
-        assert not any(same(base, "base"))
-        print("ok", int(optimizer.iterations.numpy()))
+        for attach in (False, True):  # the optimizer alone, and given the model
+            with strategy.scope():
+                model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, name="base"),
+                                          keras.layers.Dense(1, name="head")])
+                optimizer = tfc.keras.DynamicOptimizer(
+                    keras.optimizers.AdamW(0.01), model=model if attach else None
+                )
+                model.compile(optimizer=optimizer, loss="mse")
+            optimizer.freeze("base")
+            def values(name):
+                return [w.numpy().copy() for w in model.get_layer(name).weights]
+            def same(before, name):
+                return [np.array_equal(a, b) for a, b in zip(before, values(name))]
+            base, head = values("base"), values("head")
+            model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+            assert strategy.num_replicas_in_sync == 2
+            assert all(same(base, "base")) and not any(same(head, "head"))
+            optimizer.set_frozen("head")
+            model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+            assert not any(same(base, "base"))
+            print("ok", int(optimizer.iterations.numpy()))
         """
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.split() == ["ok", "12"]
+    assert result.stdout.split() == ["ok", "12", "ok", "12"]
+
+
+# -- given the model: frozen layers cost no backward pass -------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(keras_contract.OPTIMIZERS))
+def test_fit_contract_with_the_model_against_keras_trainable_false(name):
+    keras_contract.check_fit_contract(name, seed=len(name))
+
+
+@pytest.mark.slow
+def test_fit_contract_with_the_model_and_jit_compile():
+    keras_contract.check_fit_contract("Adam", jit=True)
+
+
+def _conv_model_with(**options):
+    model = keras_contract.build_conv_model()
+    optimizer = tfc.keras.DynamicOptimizer(keras.optimizers.Adam(0.01), model=model, **options)
+    model.compile(optimizer=optimizer, loss="mse")
+    return model, optimizer
+
+
+def _fit_images(model, epochs=2):
+    model.fit(keras_contract.IMAGES, keras_contract.Y, epochs=epochs, batch_size=8, verbose=0)
+
+
+def _bn_state(model):
+    return {w.path.split("/")[-1]: w.numpy().copy() for w in model.get_layer("bn").weights}
+
+
+def _moved(before, model):
+    after = _bn_state(model)
+    return sorted(name for name in before if not np.array_equal(before[name], after[name]))
+
+
+def test_frozen_batchnorm_is_in_inference_mode_and_trains_again_when_unfrozen():
+    model, optimizer = _conv_model_with()
+    _fit_images(model)
+    optimizer.freeze(["conv", "bn"])
+    assert not model.get_layer("bn").trainable  # as a user freezing it would set it
+    before = _bn_state(model)
+    _fit_images(model)
+    assert _moved(before, model) == []  # gamma, beta, moving mean and variance
+    optimizer.unfreeze("bn")
+    assert model.get_layer("bn").trainable
+    _fit_images(model)
+    assert _moved(before, model) == ["beta", "gamma", "moving_mean", "moving_variance"]
+
+
+def test_batchnorm_training_keeps_statistics_updating_while_frozen():
+    model, optimizer = _conv_model_with(batchnorm="training")
+    optimizer.freeze(["conv", "bn"])
+    assert model.get_layer("bn").trainable  # still normalizing with batch statistics
+    before = _bn_state(model)
+    _fit_images(model)
+    assert _moved(before, model) == ["moving_mean", "moving_variance"]
+
+
+def test_freezing_part_of_a_layer_stays_exact():
+    model, optimizer = _conv_model_with()
+    conv = model.get_layer("conv")
+    optimizer.freeze(conv.kernel)
+    assert conv.trainable and not conv.kernel.trainable and conv.bias.trainable
+    kernel, bias = conv.kernel.numpy().copy(), conv.bias.numpy().copy()
+    _fit_images(model)
+    assert np.array_equal(kernel, conv.kernel.numpy())
+    assert not np.array_equal(bias, conv.bias.numpy())
+
+
+def test_a_pattern_seen_before_is_swapped_in_without_a_trace():
+    model, optimizer = _conv_model_with()
+    traces = keras_contract.count_traces(model)
+    for frozen in (["conv"], [], ["conv"], [], ["conv", "bn", "conv2"], ["conv"]):
+        optimizer.set_frozen(frozen)
+        model.train_on_batch(keras_contract.IMAGES, keras_contract.Y)
+    assert len(traces) == 3
+    model.compile(optimizer=optimizer, loss="mae")  # a recompile: the kept functions are stale
+    for frozen in ([], ["conv"], []):
+        optimizer.set_frozen(frozen)
+        model.train_on_batch(keras_contract.IMAGES, keras_contract.Y)
+    assert len(traces) == 5
+
+
+def test_everything_frozen_with_the_model_moves_nothing():
+    model, optimizer = _conv_model_with()
+    _fit_images(model, epochs=1)
+    optimizer.freeze(model)
+    state = [w.numpy().copy() for w in [*model.weights, *optimizer.variables]]
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        _fit_images(model, epochs=1)
+    after = [w.numpy() for w in [*model.weights, *optimizer.variables]]
+    assert all(np.array_equal(a, b) for a, b in zip(state, after))  # iterations included
+
+
+def test_flags_changed_behind_the_optimizer_stop_the_step(tmp_path):
+    model, optimizer = _conv_model_with()
+    optimizer.set_frozen(["conv"])
+    _fit_images(model, epochs=1)
+    checkpoint = tf.train.Checkpoint(optimizer=optimizer)
+    saved = checkpoint.save(str(tmp_path / "ckpt"))
+    optimizer.set_frozen(["head"])
+    _fit_images(model, epochs=1)
+    checkpoint.restore(saved)  # the flags say "conv" again; the model still says "head"
+    with pytest.raises(tf.errors.InvalidArgumentError, match="attach\\(model\\) again"):
+        _fit_images(model, epochs=1)
+    optimizer.attach(model)
+    assert not model.get_layer("conv").trainable and model.get_layer("head").trainable
+    _fit_images(model, epochs=1)
+
+
+def test_attach_refuses_what_it_cannot_use():
+    built = keras_contract.build_conv_model()
+    unbuilt = keras.Sequential([keras.layers.Dense(1)])
+    with pytest.raises(tfc.TfCollectionsError, match="built keras Model.*model.build"):
+        tfc.keras.DynamicOptimizer(keras.optimizers.Adam(), model=unbuilt)
+    with pytest.raises(tfc.TfCollectionsError, match="batchnorm must be one of"):
+        tfc.keras.DynamicOptimizer(keras.optimizers.Adam(), model=built, batchnorm="frozen")
+    optimizer = tfc.keras.DynamicOptimizer(keras.optimizers.Adam(), model=built)
+    with pytest.raises(tfc.TfCollectionsError, match="another model"):
+        optimizer.attach(_model())
+
+
+def test_a_saved_optimizer_holds_each_variable_once(tmp_path):
+    sizes = {}
+    for name, wrap in (("plain", lambda o: o), ("dynamic", tfc.keras.DynamicOptimizer)):
+        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(512, name="base"),
+                                  keras.layers.Dense(64, name="head")])  # fmt: skip
+        model.compile(optimizer=wrap(keras.optimizers.Adam(0.01)), loss="mse")
+        model.train_on_batch(np.ones((4, 64), "float32"), np.ones((4, 64), "float32"))
+        model.save(tmp_path / f"{name}.keras")
+        sizes[name] = (tmp_path / f"{name}.keras").stat().st_size
+    # Adam keeps two slots a weight: saving them twice made the file 1.67x as large.
+    assert sizes["dynamic"] < sizes["plain"] * 1.02
+
+
+def test_files_saved_by_tfcollections_0_1_still_load(tmp_path, monkeypatch):
+    model = _model()
+    optimizer = tfc.keras.DynamicOptimizer(keras.optimizers.Adam(0.01))
+    model.compile(optimizer=optimizer, loss="mse")
+    optimizer.freeze("middle")
+    model.fit(X, Y, epochs=1, batch_size=32, verbose=0)
+    old_save = keras.optimizers.Optimizer.save_own_variables  # 0.1: its own + the inner's
+    monkeypatch.setattr(tfc.keras.DynamicOptimizer, "save_own_variables", old_save)
+    model.save(tmp_path / "old.keras")
+    monkeypatch.undo()
+    loaded = keras.models.load_model(tmp_path / "old.keras")
+    assert _layers(loaded.optimizer.frozen) == ["middle", "middle"]
+    for ours, theirs in zip(loaded.optimizer.variables, optimizer.variables):
+        assert np.array_equal(ours.numpy(), theirs.numpy()), ours.path
+
+
+def test_trainable_guard_added_to_a_later_fit_still_names_the_layer():
+    model = _model()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(X, Y, epochs=1, batch_size=32, verbose=0)  # traced without any guard
+    model.get_layer("middle").trainable = False
+    with pytest.raises(tfc.keras.TrainableChangedError, match="middle \\(now frozen\\)"):
+        model.fit(X, Y, epochs=1, batch_size=32, verbose=0, callbacks=[tfc.keras.TrainableGuard()])
+
+
+def test_trainable_guard_is_quiet_about_the_dynamic_optimizers_own_switches():
+    model, optimizer = _conv_model_with()
+    _fit_images(model, epochs=1)
+    optimizer.set_frozen(["conv", "bn"])
+    _fit_images(model, epochs=1)
+    optimizer.set_frozen(["conv"])
+    guard = tfc.keras.TrainableGuard()
+    model.fit(keras_contract.IMAGES, keras_contract.Y, epochs=1, verbose=0, callbacks=[guard])
+    model.get_layer("head").trainable = False  # behind the optimizer's back: the trap
+    with pytest.raises(tfc.keras.TrainableChangedError, match="head \\(now frozen\\)"):
+        model.fit(keras_contract.IMAGES, keras_contract.Y, epochs=1, verbose=0, callbacks=[guard])
+
+
+def test_freeze_schedule_with_the_model_traces_once_a_pattern():
+    model, optimizer = _conv_model_with()
+    traces = keras_contract.count_traces(model)
+    before = _bn_state(model)
+    moved = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: moved.append(_moved(before, model))
+    )
+    schedule = tfc.keras.FreezeSchedule(optimizer, {0: ["conv", "bn"], 2: [], 3: ["conv", "bn"]})
+    model.fit(
+        keras_contract.IMAGES,
+        keras_contract.Y,
+        epochs=4,
+        batch_size=8,
+        verbose=0,
+        callbacks=[schedule, record],
+    )
+    assert moved[:2] == [[], []]
+    assert moved[2] == ["beta", "gamma", "moving_mean", "moving_variance"]
+    assert len(traces) == 2  # epoch 3 goes back to epoch 0's function
+
+
+def test_a_custom_loop_over_every_candidate_needs_no_retrace_with_the_model():
+    model, optimizer = _conv_model_with()
+    candidates = optimizer.candidates
+    traces = []
+
+    @tf.function
+    def step():
+        traces.append(1)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(keras_contract.IMAGES) - keras_contract.Y))
+        optimizer.apply_gradients(zip(tape.gradient(loss, candidates), candidates))
+
+    step()
+    optimizer.freeze("head")
+    head = _weights(model.get_layer("head"))
+    step()
+    assert _unchanged(head, model.get_layer("head"))
+    optimizer.set_frozen([])
+    step()
+    assert not _unchanged(head, model.get_layer("head"))
+    assert len(traces) == 1

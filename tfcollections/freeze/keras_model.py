@@ -1,0 +1,127 @@
+"""The frozen set made real on a Keras model: trainable flags and one train function a pattern.
+
+Keras differentiates `model.trainable_weights` as they were when the train function was traced;
+gating only the updates still pays the backward pass of every frozen layer (MobileNetV2 with a
+frozen backbone: 4.8x the step of the model compiled with `backbone.trainable = False`). So when
+the optimizer knows its model, a frozen set is applied as a user freezing by hand would: each
+frozen candidate's `trainable` is False, and a layer whose candidates are all frozen gets
+`trainable = False` (a BatchNormalization then runs in inference mode). Each pattern's train
+function is traced by Keras on its first use and kept here: switching back to a pattern seen
+before swaps it in, with no trace. The optimizer stays built for every candidate, so unfreezing
+never meets "Unknown variable". In a step traced for the current pattern (`pattern_for`) the
+wrapped optimizer runs ungated, exactly as Keras runs it for a model compiled that way; the
+step checks the flags still say that pattern. Any other step keeps the per-variable gates.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import keras
+
+BATCHNORM_MODES = ("inference", "training")
+
+# The trainable flags each train function was traced with, by function: read by TrainableGuard.
+TRACED_WITH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def trainable_flags(model: Any) -> dict[str, bool]:
+    """Every sublayer's `trainable`, by path: what a train function is traced with."""
+    return {
+        getattr(layer, "path", layer.name): layer.trainable
+        for layer in model._flatten_layers(include_self=False)
+    }
+
+
+class ModelPatterns:
+    """Applies frozen patterns to `model` and keeps the train function traced for each."""
+
+    def __init__(self, model: Any, candidates: list, batchnorm: str) -> None:
+        self._model = model
+        self._candidates = candidates
+        index = {id(variable): i for i, variable in enumerate(candidates)}
+        self._leaves = []  # (layer, candidate indices, its other variables, keeps training)
+        for layer in model._flatten_layers(include_self=False):
+            if layer._layers:  # a container: its leaves carry the flags
+                continue
+            own = [index[id(v)] for v in layer._trainable_variables if id(v) in index]
+            if not own:
+                continue
+            keep_training = batchnorm == "training" and isinstance(
+                layer, keras.layers.BatchNormalization
+            )
+            others = [(v, v.trainable) for v in layer._trainable_variables if id(v) not in index]
+            self._leaves.append((layer, own, others, keep_training))
+        self._tracing_train_step = False
+        train_step = getattr(model.train_step, "unmarked", model.train_step)  # attached again
+
+        def marked_train_step(data: Any) -> Any:
+            self._tracing_train_step = True
+            try:
+                return train_step(data)
+            finally:
+                self._tracing_train_step = False
+
+        marked_train_step.unmarked = train_step
+        model.train_step = marked_train_step
+        self._functions: dict[tuple[bool, ...], Any] = {}
+        self._compiled = getattr(model, "_compile_config", None)
+        self._current: tuple[bool, ...] | None = None
+        self._expected: dict[str, bool] = {}
+
+    def pattern_for(self, variables: list) -> tuple[bool, ...] | None:
+        """The current pattern when `variables` are exactly its unfrozen candidates in a step
+        traced for it, else None. A step is for one pattern when Keras traces the model's
+        train step (its function is swapped at every switch), or when something is frozen
+        (the variables then came from `model.trainable_weights` as the pattern set them).
+        Every candidate in another step, with nothing frozen, must serve every pattern."""
+        if self._current is None or not (self._tracing_train_step or any(self._current)):
+            return None
+        unfrozen = {id(c) for c, frozen in zip(self._candidates, self._current) if not frozen}
+        given = {id(variable) for variable in variables}
+        return self._current if given == unfrozen and len(variables) == len(unfrozen) else None
+
+    @property
+    def expected_flags(self) -> dict[str, bool]:
+        """The layers' trainable flags as the current pattern set them."""
+        return self._expected
+
+    def use(self, frozen: list[bool]) -> None:
+        """Make `frozen` (a flag per candidate) the model's trainable set and install its
+        train function: the one kept for it, or a new one."""
+        model = self._model
+        pattern = tuple(frozen)
+        compiled = getattr(model, "_compile_config", None)
+        if compiled is not self._compiled:  # recompiled: the kept functions are stale
+            self._functions.clear()
+            self._compiled = compiled
+        if self._current is not None and model.train_function is not None:
+            function = self._functions.setdefault(self._current, model.train_function)
+            TRACED_WITH.setdefault(function, self._expected)
+        if pattern == self._current:
+            return
+        self._apply(pattern)
+        self._current = pattern
+        self._expected = trainable_flags(model)
+        kept = self._functions.get(pattern)
+        if kept is not None:
+            model.train_function = kept
+        elif getattr(model, "compiled", False):
+            # A new function now, traced by Keras at its first call: `fit` reads
+            # `model.train_function` at every step, so a switch from a callback works too.
+            model.make_train_function(force=True)
+        else:  # compile() will make one
+            model.train_function = None
+        if hasattr(model, "_compiled_trainable_state"):  # Keras' own "changed since compile"
+            model._compiled_trainable_state = {
+                layer: layer.trainable for layer in model._flatten_layers()
+            }
+
+    def _apply(self, pattern: tuple[bool, ...]) -> None:
+        for layer, own, others, keep_training in self._leaves:
+            layer.trainable = keep_training or not all(pattern[i] for i in own)
+            for i in own:
+                self._candidates[i].trainable = not pattern[i]
+            for variable, trainable in others:  # not the optimizer's: as they were
+                variable.trainable = trainable
