@@ -31,6 +31,16 @@ class TrainableAfterTrainOp(LintRule):
     PRECHECK = ((b"minimize", b"gradients"), (b"trainable_variables",))
 
     VALID = [
+        # A name bound to a list that contains it (lingvo, returnn): resolved without looping.
+        """
+import tensorflow as tf
+train_op = tf.train.AdamOptimizer(0.01).minimize(loss)
+print(len(tf.trainable_variables()))
+keys = [tf.GraphKeys.LOSSES]
+keys = [keys, tf.GraphKeys.SUMMARIES]
+col = tf.get_collection_ref(keys)
+del col[0]
+""",
         # The change comes before the train op is built.
         """
 import tensorflow as tf

@@ -67,3 +67,12 @@ def test_tfc002_precheck_skips_parameters_and_literals_but_follows_aliases():
 def test_each_message_says_what_to_use_instead():
     for rule in RULES:
         assert "DynamicOptimizer" in rule.MESSAGE or "compile() again" in rule.MESSAGE
+
+
+def test_deeply_nested_valid_code_lints_cleanly():
+    header = "import tensorflow as tf\ntrain_op = opt.minimize(loss)\n"
+    nested = "y = " + "(" * 1000 + "1" + ")" * 1000 + "\n"
+    long_sum = "z = " + " + ".join(["a"] * 3000) + "\n"
+    lists = "w = " + "[" * 400 + "tf.GraphKeys.TRAINABLE_VARIABLES" + "]" * 400 + "\n"
+    source = (header + nested + long_sum + lists + "tf.get_collection_ref(w)\n").encode()
+    assert lint_source(source, "deep.py", RULES) == []

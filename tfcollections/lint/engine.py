@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -17,6 +20,7 @@ from tfcollections.lint.finding import PARSE_ERROR, Finding
 from tfcollections.lint.flow import Flow
 from tfcollections.lint.rule import LintRule
 
+T = TypeVar("T")
 _FILE_NOQA = re.compile(rb"#\s*tfc-lint\s*:\s*noqa\b", re.IGNORECASE)
 _LINE_NOQA = re.compile(
     r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE
@@ -38,14 +42,14 @@ def lint_source(source: bytes, path: str, rules: Sequence[type[LintRule]]) -> li
         module = cst.parse_module(source)
     except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError) as error:
         return [_parse_error(source, path, error)]
-    flow = Flow()
-    visitors = [rule(flow) for rule in active]
     try:
-        cst.visit_batched(
-            module, visitors, before_visit=flow.before_visit, after_leave=flow.after_leave
-        )
-    except RecursionError:
-        return [Finding(path, 1, 1, PARSE_ERROR, "cannot lint: the code is nested too deeply")]
+        visitors = _visit(module, active)
+    except RecursionError:  # deeper than Python's default limit: again, with room for it
+        try:
+            visitors = _with_deep_stack(lambda: _visit(module, active))
+        except RecursionError:
+            message = "cannot lint: the code is nested too deeply"
+            return [Finding(path, 1, 1, PARSE_ERROR, message)]
     for visitor in visitors:
         visitor.finish()
     reported = [
@@ -61,6 +65,50 @@ def lint_source(source: bytes, path: str, rules: Sequence[type[LintRule]]) -> li
         if not _suppressed(lines, start.line, code):
             findings.add(Finding(path, start.line, start.column + 1, code, message))
     return sorted(findings)
+
+
+def _visit(module: cst.Module, rules: Sequence[type[LintRule]]) -> list:
+    """One traversal of `module` by every rule's visitor, over one shared flow tracker."""
+    flow = Flow()
+    visitors = [rule(flow) for rule in rules]
+    cst.visit_batched(
+        module, visitors, before_visit=flow.before_visit, after_leave=flow.after_leave
+    )
+    return visitors
+
+
+_DEEP_STACK_BYTES = 512 * 2**20
+_DEEP_RECURSION_LIMIT = 200_000
+_DEEP_STACK_LOCK = threading.Lock()  # stack size and recursion limit are process-wide
+
+
+def _with_deep_stack(function: Callable[[], T]) -> T:
+    """`function()` in a thread with a 512 MiB stack and a recursion limit to match: LibCST
+    and the rules recurse on the tree, so code nested deeper than CPython's default limit
+    (about 1,000 frames) needs both. The limit is process-wide: restored after."""
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, function()))
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome.append((False, error))
+
+    limit = sys.getrecursionlimit()
+    with _DEEP_STACK_LOCK:
+        threading.stack_size(_DEEP_STACK_BYTES)
+        sys.setrecursionlimit(_DEEP_RECURSION_LIMIT)
+        try:
+            thread = threading.Thread(target=run, name="tfc-lint-deep")
+            thread.start()
+            thread.join()
+        finally:
+            threading.stack_size(0)
+            sys.setrecursionlimit(limit)
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value
+    return value
 
 
 def _parse_error(source: bytes, path: str, error: Exception) -> Finding:

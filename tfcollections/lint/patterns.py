@@ -55,13 +55,19 @@ def runs_session(flow: Flow, call: cst.Call) -> bool:
     return runs and target is not None and flow.is_object(target)
 
 
-def is_trainable_key(flow: Flow, expr: cst.BaseExpression) -> bool:
+def is_trainable_key(
+    flow: Flow, expr: cst.BaseExpression, _inside: frozenset[int] = frozenset()
+) -> bool:
     """The TRAINABLE_VARIABLES key however spelled: `tf.GraphKeys.TRAINABLE_VARIABLES`,
     `tf.compat.v1.GraphKeys...`, an imported `GraphKeys`, `tfc.TRAINABLE_VARIABLES`, the string
-    "trainable_variables", or a name bound to one of those; for a list, any element."""
+    "trainable_variables", or a name bound to one of those; for a list, any element. A list
+    met again inside itself (`keys = [keys, ...]`) adds nothing: `_inside` stops the loop."""
     resolved = flow.resolve(expr)
     if isinstance(resolved, (cst.List, cst.Tuple)):
-        return any(is_trainable_key(flow, element.value) for element in resolved.elements)
+        if id(resolved) in _inside:
+            return False
+        inside = _inside | {id(resolved)}
+        return any(is_trainable_key(flow, element.value, inside) for element in resolved.elements)
     if isinstance(resolved, cst.SimpleString):
         return resolved.evaluated_value == tfnames.TRAINABLE_KEY
     if isinstance(expr, (cst.Name, cst.Attribute)):
