@@ -117,6 +117,16 @@ def _same_values(ours: bytes, theirs: bytes, *, exact: bool) -> bool:
     return a.shape == b.shape and np.allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+def _differing(state: list, expected: list, *, jit: bool) -> list[str]:
+    """The paths whose values differ between two `_state`s (see `_same_values`)."""
+    assert len(state) == len(expected)
+    return [
+        path
+        for (path, ours), (_, theirs) in zip(state, expected)
+        if not _same_values(ours, theirs, exact=not jit)
+    ]
+
+
 def _assert_frozen_untouched(before, after, frozen, name, index):
     """Frozen weights and their slots keep their exact bytes, jit or not (EMA averages and
     gradient accumulators are the optimizer's own, documented exceptions)."""
@@ -143,12 +153,7 @@ def check_contract(name: str, steps: int = 30, seed: int = 0, *, jit: bool = Fal
     mine, traces = run_dynamic(make, plan, jit=jit, **options)
     reference = run_reference(make, plan, jit=jit, **options)
     for index, (state, expected) in enumerate(zip(mine, reference)):
-        assert len(state) == len(expected)
-        differing = [
-            path
-            for (path, ours), (_, theirs) in zip(state, expected)
-            if not _same_values(ours, theirs, exact=not jit)
-        ]
+        differing = _differing(state, expected, jit=jit)
         assert not differing, f"{name} step {index}: {differing} differ"
         if index:
             _assert_frozen_untouched(mine[index - 1], state, plan[index], name, index)
@@ -235,11 +240,6 @@ def check_fit_contract(name: str, steps: int = 24, seed: int = 0, *, jit: bool =
     plan = layer_schedule(steps, seed)
     mine, traces = run_fit_dynamic(make, plan, jit=jit)
     for index, (state, expected) in enumerate(zip(mine, run_fit_reference(make, plan, jit=jit))):
-        assert len(state) == len(expected)
-        differing = [
-            path
-            for (path, ours), (_, theirs) in zip(state, expected)
-            if not _same_values(ours, theirs, exact=not jit)
-        ]
+        differing = _differing(state, expected, jit=jit)
         assert not differing, f"{name} step {index} ({plan[index]} frozen): {differing} differ"
     assert traces == len(set(plan)), f"{name}: {traces} traces for {len(set(plan))} patterns"

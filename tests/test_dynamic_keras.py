@@ -56,18 +56,6 @@ def _unchanged(before, layer):
     return all(np.array_equal(a, w.numpy()) for a, w in zip(before, layer.weights))
 
 
-def _counting_traces(model):
-    traces = []
-    step = model.train_step
-
-    def counted(data):
-        traces.append(1)  # runs when Keras traces the train function, not per step
-        return step(data)
-
-    model.train_step = counted
-    return traces
-
-
 @pytest.mark.parametrize(
     ("name", "jit"),
     [(name, False) for name in sorted(keras_contract.OPTIMIZERS)] + [("Adam", True)],
@@ -76,7 +64,7 @@ def test_fit_freezes_without_recompiling_or_retracing(name, jit):
     model = _model()
     optimizer = tfc.keras.DynamicOptimizer(keras_contract.OPTIMIZERS[name]())
     model.compile(optimizer=optimizer, loss="mse", jit_compile=jit)
-    traces = _counting_traces(model)
+    traces = keras_contract.count_traces(model)
     optimizer.freeze(model.get_layer("base"))  # before the optimizer is built: pending
     base = _weights(model.get_layer("base"))
     model.fit(X, Y, epochs=2, batch_size=16, verbose=0)
