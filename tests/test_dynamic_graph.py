@@ -343,3 +343,28 @@ def test_a_state_change_that_escapes_the_gate_is_refused(graph):
     dynamic = tfc.DynamicOptimizer(_EscapingOptimizer(0.1))
     with pytest.raises(tfc.TfCollectionsError, match="changes state outside"):
         dynamic.minimize(x * 2.0)
+
+
+def test_gradients_used_outside_the_update_are_still_computed_when_frozen(graph):
+    """A summary of a gradient (or a global-norm clip) consumes it outside the update: the
+    work it needs runs whatever is frozen, and fetching it works."""
+    variables, loss = _conv_model()
+    dynamic = tfc.DynamicOptimizer(tf.compat.v1.train.GradientDescentOptimizer(0.1))
+    grads_and_vars = dynamic.compute_gradients(loss)
+    watched = tf.norm(grads_and_vars[0][0])  # conv0's kernel gradient, seen by a "summary"
+    clipped, _ = tf.clip_by_global_norm([g for g, _ in grads_and_vars], 1.0)
+    train_op = dynamic.apply_gradients(zip(clipped, variables))
+    with _session(graph) as session:
+        dynamic.set_frozen(variables[:6], session=session)  # the whole backbone
+        kernel = session.run(variables[0])
+        norm, _ = session.run([watched, train_op])
+        assert norm > 0
+        assert np.array_equal(kernel, session.run(variables[0]))
+        # the global norm needs every gradient: nothing can be skipped
+        assert _conv_backprops(_executed(session, train_op)) == [
+            "conv0 Filter",
+            "conv1 Filter",
+            "conv1 Input",
+            "conv2 Filter",
+            "conv2 Input",
+        ]
