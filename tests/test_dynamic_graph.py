@@ -368,3 +368,18 @@ def test_gradients_used_outside_the_update_are_still_computed_when_frozen(graph)
             "conv2 Filter",
             "conv2 Input",
         ]
+
+
+def test_ops_built_between_compute_and_apply_can_be_fetched_while_frozen(graph):
+    """Only what compute_gradients built is gated: a factor of the user's that scales the
+    gradients is not, so fetching it works with everything frozen."""
+    variables, loss = _conv_model()
+    dynamic = tfc.DynamicOptimizer(tf.compat.v1.train.GradientDescentOptimizer(0.1))
+    grads_and_vars = dynamic.compute_gradients(loss)
+    factor = tf.sqrt(tf.reduce_mean(tf.square(variables[-1])))  # only frozen gradients use it
+    train_op = dynamic.apply_gradients([(g * factor, v) for g, v in grads_and_vars])
+    with _session(graph) as session:
+        dynamic.set_frozen(variables, session=session)
+        value, _ = session.run([factor, train_op])
+        assert value > 0
+        assert _conv_backprops(_executed(session, train_op)) == []  # still skipped

@@ -19,11 +19,14 @@ _ALWAYS = None  # the need of an op that must run whatever is frozen
 
 
 class Window(NamedTuple):
-    """The ops `compute_gradients` built: ids `first` to `last` of `graph`."""
+    """The ops `compute_gradients` built in `graph`: for each call, the op ids after `first`
+    up to `last` (`spans`, in call order)."""
 
     graph: Any
-    first: int
-    last: int
+    spans: tuple[tuple[int, int], ...]
+
+    def holds(self, op: Any) -> bool:
+        return any(first < op._id <= last for first, last in self.spans)
 
 
 def last_id(graph: Any) -> int:
@@ -47,7 +50,9 @@ def plan(gradients: list[tuple[int, Any]], window: Window | None, loosen_ties: b
     `gradients` pairs each candidate's index with its gradient (a tensor or IndexedSlices).
     The ops considered are those `window` holds (what `compute_gradients` built, including
     the parts no gradient uses) and what the gradients depend on that came after it began
-    (a user's per-gradient clipping); none when `window` is None or of another graph.
+    (a user's per-gradient clipping); none when `window` is None or of another graph. Only
+    ops `window` holds are gated: an op of the user's that only frozen gradients need (a
+    learning-rate factor, a second loss built between two calls) may be fetched on its own.
 
     With `gate_gradients=GATE_OP` (minimize's default) TF ties the gradients of each op's
     inputs with a NoOp, so a conv layer's input gradient would wait for its filter gradient
@@ -65,8 +70,9 @@ def plan(gradients: list[tuple[int, Any]], window: Window | None, loosen_ties: b
     if window is None or not producers or window.graph is not next(iter(producers)).graph:
         return Plan({}, {})
     built = window.graph._nodes_by_id
-    region = _ancestors_after(producers, window.first)
-    region.update(built[i] for i in range(window.first + 1, window.last + 1) if i in built)
+    region = _ancestors_after(producers, window.spans[0][0])
+    for first, last in window.spans:
+        region.update(built[i] for i in range(first + 1, last + 1) if i in built)
     need: dict[Any, frozenset[int] | None] = {}
     ties = _is_tie if loosen_ties else lambda op, need: False
     for op in sorted(region, key=lambda op: op._id, reverse=True):  # consumers first
@@ -85,9 +91,11 @@ def plan(gradients: list[tuple[int, Any]], window: Window | None, loosen_ties: b
             continue
         controls = untie.get(op, op.control_inputs)
         parents = [tensor.op for tensor in op.inputs] + list(controls)
-        if not any(dead_with.get(parent) == own for parent in parents):
+        if any(dead_with.get(parent) == own for parent in parents):
+            dead_with[op] = own
+        elif window.holds(op):
             gate[op] = own
-        dead_with[op] = own
+            dead_with[op] = own
     return Plan(gate, untie)
 
 

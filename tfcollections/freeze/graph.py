@@ -62,10 +62,11 @@ class DynamicOptimizer:
         graph = tf().compat.v1.get_default_graph()
         first = _backward.last_id(graph)
         grads_and_vars = self._optimizer.compute_gradients(loss, var_list=var_list, **kwargs)
+        built = (first, _backward.last_id(graph))
         if self._backward is None or self._backward.graph is not graph:
-            self._backward = _backward.Window(graph, first, _backward.last_id(graph))
-        else:  # a second call: one window from the first call's start to this one's end
-            self._backward = self._backward._replace(last=_backward.last_id(graph))
+            self._backward = _backward.Window(graph, (built,))
+        else:  # a second call: both calls' ops, not what was built between them
+            self._backward = self._backward._replace(spans=(*self._backward.spans, built))
         return grads_and_vars
 
     def minimize(
