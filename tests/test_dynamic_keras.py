@@ -445,3 +445,14 @@ def test_a_custom_loop_over_every_candidate_needs_no_retrace_with_the_model():
     step()
     assert not _unchanged(head, model.get_layer("head"))
     assert len(traces) == 1
+
+
+def test_without_the_model_a_frozen_batchnorm_keeps_training_mode():
+    """What the model= path fixes: the optimizer alone cannot switch BN to inference."""
+    model = keras_contract.build_conv_model()
+    optimizer = tfc.keras.DynamicOptimizer(keras.optimizers.Adam(0.01))
+    model.compile(optimizer=optimizer, loss="mse")
+    optimizer.freeze(["conv", "bn"])
+    before = _bn_state(model)
+    _fit_images(model)
+    assert _moved(before, model) == ["moving_mean", "moving_variance"]
