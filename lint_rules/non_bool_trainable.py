@@ -25,9 +25,10 @@ class NonBoolTrainable(LintRule):
     `tf.Variable(..., trainable=flag)` adds the variable to TRAINABLE_VARIABLES when it is
     created, and the attribute is read-only afterwards. A boolean tensor or variable as `flag`
     raises under TF2 behaviour and is silently taken as True after `disable_v2_behavior()`: the
-    variable always trains. Plain names of unknown origin (`trainable=is_training`) and bool
-    expressions are not findings. Pass a Python bool, and freeze at run time with
-    `tfcollections.DynamicOptimizer`.
+    variable always trains. Plain names of unknown origin (`trainable=is_training`), bool
+    expressions, and calls that do not resolve through imports to TensorFlow or Keras (a
+    named tuple's `trainable` field, the user's own function) are not findings. Pass a Python
+    bool, and freeze at run time with `tfcollections.DynamicOptimizer`.
     """
 
     code = "TFC002"
@@ -81,6 +82,17 @@ w = tf.Variable(1.0, trainable=flag)
 import mytools as tf
 w = make(1.0, trainable=tf.constant(True))
 """,
+        # A field called `trainable` of the user's own named tuple, or of their own function:
+        # only TensorFlow's and Keras's `trainable=` is read once as a bool.
+        """
+import collections
+import tensorflow as tf
+Spec = collections.namedtuple("Spec", ["shape", "trainable"])
+spec = Spec(shape=[3], trainable=tf.constant(True))
+def make(value, trainable):
+    return value, trainable
+pair = make(1.0, trainable=tf.constant(True))
+""",
     ]
 
     INVALID = [
@@ -105,10 +117,23 @@ d = tf.Variable(2.0, trainable=(alias))  # <- TFC002
 e: tf.Tensor = tf.convert_to_tensor(False)
 f = tf.Variable(3.0, trainable=e)  # <- TFC002
 """,
+        # Keras 3 and Keras 2 (tf_keras) layers.
+        """
+import keras
+import tf_keras
+import tensorflow as tf
+flag = tf.constant(False)
+a = keras.layers.Dense(3, trainable=flag)  # <- TFC002
+b = tf_keras.layers.Dense(3, trainable=flag)  # <- TFC002
+""",
     ]
 
-    def visit_Arg(self, node: cst.Arg) -> None:
-        keyword = node.keyword
-        is_trainable = keyword is not None and keyword.value == "trainable"
-        if is_trainable and patterns.makes_tensor(self.flow, node.value):
-            self.report(node)
+    def visit_Call(self, node: cst.Call) -> None:
+        for arg in node.args:
+            keyword = arg.keyword
+            if keyword is None or keyword.value != "trainable":
+                continue
+            if patterns.makes_tensor(self.flow, arg.value) and tfnames.is_tf_or_keras(
+                self.flow.qualify(node.func)
+            ):
+                self.report(arg)

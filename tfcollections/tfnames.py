@@ -51,6 +51,14 @@ KERAS_COMPILE_METHODS = frozenset({"compile"})
 KERAS_TRAINING_METHODS = frozenset({"fit", "train_on_batch", "fit_generator"})
 
 
+_TF_OR_KERAS_ROOTS = frozenset({TENSORFLOW, "keras", "tf_keras"})
+
+
+def is_tf_or_keras(dotted: str | None) -> bool:
+    """True for a dotted name under `tensorflow`, `keras` or `tf_keras` (Keras 2)."""
+    return dotted is not None and dotted.split(".", 1)[0] in _TF_OR_KERAS_ROOTS
+
+
 def tf_api_name(dotted: str | None) -> str | None:
     """`tensorflow.compat.v1.train.AdamOptimizer` -> `train.AdamOptimizer`; None if not TF."""
     if dotted is None:
