@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from tfcollections.lint import patterns
-from tfcollections.lint.flow import Place, share_loop
+from tfcollections.lint.flow import Place, shared_loops
 from tfcollections.lint.rule import LintRule
 
 
@@ -16,7 +16,11 @@ class TrainOpInLoop(LintRule):
     the graph each time they are called. Called in the loop that runs `sess.run(...)` (the
     seed's second variant: filter the gradients, then `apply_gradients` every step), the graph
     grows on every step and every step gets slower. Build the train op once, before the loop;
-    to change what trains per step use `tfcollections.DynamicOptimizer`.
+    to change what trains per step use `tfcollections.DynamicOptimizer`. Not findings: bounded
+    sweeps (a loop over a literal list, tuple or set, or `range()` of at most 16 steps), loops
+    that build in a fresh graph (`with tf.Graph().as_default():`, `reset_default_graph()`
+    before the build), `tf.function` bodies, and eager `GradientTape` loops; `.eval()` counts
+    as a session run with `session=`/`feed_dict=` or on a name bound to a TensorFlow call.
     """
 
     code = "TFC003"
@@ -58,6 +62,52 @@ for config in configs:
     train_op = opt.minimize(loss)
     subprocess.run(["echo", config])
 """,
+        # Bounded sweeps in tests: a literal list, tuple or set, range() of at most 16.
+        """
+import tensorflow as tf
+for make in [tf.train.AdamOptimizer, tf.train.GradientDescentOptimizer]:
+    sess.run(make(0.1).minimize(loss))
+for dtype in (tf.float16, tf.float32):
+    sess.run(tf.gradients(loss, params))
+for trial in range(2, 10):
+    sess.run(opt.minimize(loss))
+""",
+        # Each iteration builds in a fresh graph.
+        """
+import tensorflow as tf
+for config in configs:
+    with tf.Graph().as_default():
+        train_op = opt.minimize(loss)
+        with tf.Session() as sess:
+            sess.run(train_op)
+for config in configs:
+    graph = tf.Graph()
+    with graph.as_default(), tf.Session() as sess:
+        sess.run(opt.minimize(loss))
+for config in configs:
+    tf.compat.v1.reset_default_graph()
+    train_op = opt.minimize(loss)
+    sess.run(train_op)
+""",
+        # A tf.function body: `strategy.run` is no session, the loop is traced once.
+        """
+import tensorflow as tf
+@tf.function(jit_compile=True)
+def train_steps(iterator, steps):
+    for _ in tf.range(steps):
+        optimizer.apply_gradients(zip(grads_of(next(iterator)), variables))
+        strategy.run(update_metrics, args=(steps,))
+""",
+        # Eager GradientTape loops; a library's `model.eval()` mode switch is no session.
+        """
+import tensorflow as tf
+for x, y in dataset:
+    model.eval()
+    with tf.GradientTape() as tape:
+        loss = loss_fn(model(x), y)
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    reporter.run(loss)
+""",
     ]
 
     INVALID = [
@@ -77,7 +127,22 @@ while not done:
         train = self.optimizer.minimize(  # <- TFC003
             loss
         )
-    loss_value = loss.eval()
+    loss_value = loss.eval(session=sess)
+""",
+        # A sweep of more than 16, a fresh graph built after the train op, and `.eval()` of a
+        # TensorFlow tensor: each still grows one graph.
+        """
+import tensorflow as tf
+for trial in range(100):
+    sess.run(opt.minimize(loss))  # <- TFC003
+for config in configs:
+    train_op = opt.minimize(loss)  # <- TFC003
+    tf.reset_default_graph()
+    sess.run(train_op)
+total = tf.reduce_sum(values)
+for step in steps:
+    op = opt.apply_gradients(pairs)  # <- TFC003
+    print(total.eval())
 """,
     ]
 
@@ -85,14 +150,90 @@ while not done:
         super().__init__(*args)
         self._builds: list[tuple[cst.Call, Place]] = []
         self._runs: list[Place] = []
+        self._resets: list[Place] = []
+        self._bounded_loops: set[int] = set()
+        self._taped_loops: set[int] = set()
+        self._tf_functions: set[int] = set()
+        self._fresh_graphs = 0  # `with tf.Graph().as_default():` blocks the visit is inside
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if any(self._is_tf_function(decorator.decorator) for decorator in node.decorators):
+            self._tf_functions.add(id(node))
+
+    def visit_For(self, node: cst.For) -> None:
+        if _bounded(node.iter):
+            self._bounded_loops.add(id(node))
+
+    def visit_With(self, node: cst.With) -> None:
+        if any(self._makes_fresh_graph(item.item) for item in node.items):
+            self._fresh_graphs += 1
+
+    def leave_With(self, original_node: cst.With) -> None:
+        if any(self._makes_fresh_graph(item.item) for item in original_node.items):
+            self._fresh_graphs -= 1
 
     def visit_Call(self, node: cst.Call) -> None:
-        if patterns.builds_train_op(self.flow, node):
-            self._builds.append((node, self.flow.place()))
-        elif patterns.runs_session(self.flow, node):
-            self._runs.append(self.flow.place())
+        flow = self.flow
+        if patterns.builds_train_op(flow, node):
+            if not self._fresh_graphs:
+                self._builds.append((node, flow.place()))
+        elif patterns.runs_session(flow, node):
+            self._runs.append(flow.place())
+        elif flow.tf_name(node.func) in _RESET_FUNCTIONS:
+            self._resets.append(flow.place())
+        elif flow.tf_name(node.func) in _TAPE_CLASSES:
+            self._taped_loops |= {
+                construct for construct, arm in flow.place().arms if arm == "loop"
+            }
 
     def finish(self) -> None:
         for node, build in self._builds:
-            if any(share_loop(build, run) for run in self._runs):
+            if build.scope in self._tf_functions:
+                continue
+            if any(self._grows(build, run) for run in self._runs):
                 self.report(node)
+
+    def _grows(self, build: Place, run: Place) -> bool:
+        """True when some loop holding both the build and the run adds to one graph on every
+        iteration: unbounded, not an eager GradientTape loop, no fresh graph before the build."""
+        for loop in shared_loops(build, run):
+            if loop in self._bounded_loops or loop in self._taped_loops:
+                continue
+            if any(loop in shared_loops(reset, build) and reset.order < build.order
+                   for reset in self._resets):  # fmt: skip
+                continue
+            return True
+        return False
+
+    def _is_tf_function(self, decorator: cst.BaseExpression) -> bool:
+        target = decorator.func if isinstance(decorator, cst.Call) else decorator
+        return self.flow.tf_name(target) == "function"
+
+    def _makes_fresh_graph(self, expr: cst.BaseExpression) -> bool:
+        """`tf.Graph().as_default()`, or `g.as_default()` with `g` bound to `tf.Graph()`."""
+        if not isinstance(expr, cst.Call) or patterns.method_name(expr) != "as_default":
+            return False
+        graph = self.flow.resolve(patterns.receiver(expr))
+        return isinstance(graph, cst.Call) and self.flow.tf_name(graph.func) == "Graph"
+
+
+_RESET_FUNCTIONS = frozenset({"reset_default_graph"})
+_TAPE_CLASSES = frozenset({"GradientTape"})
+_MOST_ITERATIONS = 16
+
+
+def _bounded(iterable: cst.BaseExpression) -> bool:
+    """A literal list, tuple or set, or `range()` of literals with at most 16 steps: a
+    parameter sweep that builds a handful of graphs, not a training loop."""
+    if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
+        return True
+    if not (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name)):
+        return False
+    if iterable.func.value != "range" or not 1 <= len(iterable.args) <= 2:
+        return False
+    values = [arg.value for arg in iterable.args]
+    if not all(isinstance(value, cst.Integer) for value in values):
+        return False
+    bounds = [int(value.value) for value in values]
+    first, last = (0, bounds[0]) if len(bounds) == 1 else bounds
+    return last - first <= _MOST_ITERATIONS

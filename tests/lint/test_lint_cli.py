@@ -18,7 +18,7 @@ col = tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES)
 col.remove(x)
 """
 LOOP = """\
-for step in range(10):
+for step in range(1000):
     sess.run(opt.minimize(loss))
 """
 

@@ -74,7 +74,16 @@ def _exclusive_arms(one: str, other: str) -> bool:
 
 def share_loop(a: Place, b: Place) -> bool:
     """True when both places are in the body of one loop of the same scope."""
-    return a.scope == b.scope and bool({arm for arm in a.arms if arm[1] == "loop"} & set(b.arms))
+    return bool(shared_loops(a, b))
+
+
+def shared_loops(a: Place, b: Place) -> set[int]:
+    """The loops (ids of their For/While nodes) whose body holds both places."""
+    if a.scope != b.scope:
+        return set()
+    return {construct for construct, arm in a.arms if arm == "loop"} & {
+        construct for construct, arm in b.arms if arm == "loop"
+    }
 
 
 class Flow:

@@ -47,12 +47,25 @@ def builds_train_op(flow: Flow, call: cst.Call) -> bool:
 
 
 def runs_session(flow: Flow, call: cst.Call) -> bool:
-    """`sess.run(...)`, `self.session.run(...)`, `tensor.eval()`: a run on a value, not a
-    module function such as `subprocess.run` or `tf.compat.v1.app.run`."""
+    """`sess.run(...)`, `self.session.run(...)` (a run on a value, not a module function such
+    as `subprocess.run` or `tf.compat.v1.app.run`), or `x.eval(...)` where it is TensorFlow's:
+    given `session=` or `feed_dict=`, or on a name bound to a TensorFlow call. A bare
+    `model.eval()` is another library's mode switch."""
     target = receiver(call)
+    if target is None or not flow.is_object(target):
+        return False
     name = method_name(call)
-    runs = name in tfnames.SESSION_RUN_METHODS or name in tfnames.TENSOR_EVAL_METHODS
-    return runs and target is not None and flow.is_object(target)
+    if name in tfnames.SESSION_RUN_METHODS:
+        return True
+    if name not in tfnames.TENSOR_EVAL_METHODS:
+        return False
+    if any(arg.keyword is not None and arg.keyword.value in _EVAL_KEYWORDS for arg in call.args):
+        return True
+    bound = flow.resolve(target)
+    return isinstance(bound, cst.Call) and flow.tf_name(bound.func) is not None
+
+
+_EVAL_KEYWORDS = frozenset({"session", "feed_dict"})
 
 
 def is_trainable_key(
