@@ -179,12 +179,13 @@ for step in steps:
                 self._builds.append((node, flow.place()))
         elif patterns.runs_session(flow, node):
             self._runs.append(flow.place())
-        elif flow.tf_name(node.func) in _RESET_FUNCTIONS:
-            self._resets.append(flow.place())
-        elif flow.tf_name(node.func) in _TAPE_CLASSES:
-            self._taped_loops |= {
-                construct for construct, arm in flow.place().arms if arm == "loop"
-            }
+        else:
+            name = flow.tf_name(node.func)
+            if name in _RESET_FUNCTIONS:
+                self._resets.append(flow.place())
+            elif name in _TAPE_CLASSES:
+                arms = flow.place().arms
+                self._taped_loops |= {construct for construct, arm in arms if arm == "loop"}
 
     def finish(self) -> None:
         for node, build in self._builds:
