@@ -69,7 +69,7 @@ for make in [tf.train.AdamOptimizer, tf.train.GradientDescentOptimizer]:
     sess.run(make(0.1).minimize(loss))
 for dtype in (tf.float16, tf.float32):
     sess.run(tf.gradients(loss, params))
-for trial in range(2, 10):
+for trial in range(2, 0x10):
     sess.run(opt.minimize(loss))
 """,
         # Each iteration builds in a fresh graph.
@@ -154,7 +154,8 @@ for step in steps:
         self._bounded_loops: set[int] = set()
         self._taped_loops: set[int] = set()
         self._tf_functions: set[int] = set()
-        self._fresh_graphs = 0  # `with tf.Graph().as_default():` blocks the visit is inside
+        self._fresh_withs: list[bool] = []  # per enclosing `with`: does it enter a new graph
+        self._fresh_graphs = 0  # how many of them do
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if any(self._is_tf_function(decorator.decorator) for decorator in node.decorators):
@@ -165,12 +166,12 @@ for step in steps:
             self._bounded_loops.add(id(node))
 
     def visit_With(self, node: cst.With) -> None:
-        if any(self._makes_fresh_graph(item.item) for item in node.items):
-            self._fresh_graphs += 1
+        fresh = any(self._makes_fresh_graph(item.item) for item in node.items)
+        self._fresh_withs.append(fresh)
+        self._fresh_graphs += fresh
 
     def leave_With(self, original_node: cst.With) -> None:
-        if any(self._makes_fresh_graph(item.item) for item in original_node.items):
-            self._fresh_graphs -= 1
+        self._fresh_graphs -= self._fresh_withs.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         flow = self.flow
@@ -235,6 +236,6 @@ def _bounded(iterable: cst.BaseExpression) -> bool:
     values = [arg.value for arg in iterable.args]
     if not all(isinstance(value, cst.Integer) for value in values):
         return False
-    bounds = [int(value.value) for value in values]
+    bounds = [value.evaluated_value for value in values]
     first, last = (0, bounds[0]) if len(bounds) == 1 else bounds
     return last - first <= _MOST_ITERATIONS
