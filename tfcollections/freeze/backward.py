@@ -89,14 +89,20 @@ def plan(gradients: list[tuple[int, Any]], window: Window | None, loosen_ties: b
         own = need[op]
         if not own:  # always needed, or by nothing (TF prunes what nothing fetches)
             continue
-        controls = untie.get(op, op.control_inputs)
-        parents = [tensor.op for tensor in op.inputs] + list(controls)
+        parents = inputs_of(op, untie.get(op, op.control_inputs))
         if any(dead_with.get(parent) == own for parent in parents):
             dead_with[op] = own
         elif window.holds(op):
             gate[op] = own
             dead_with[op] = own
     return Plan(gate, untie)
+
+
+def inputs_of(op: Any, controls: Any = None) -> list:
+    """The ops `op` waits on: its data inputs' ops, then its control inputs (or `controls`)."""
+    return [tensor.op for tensor in op.inputs] + list(
+        op.control_inputs if controls is None else controls
+    )
 
 
 def changes_state(op: Any) -> bool:
@@ -146,7 +152,7 @@ def _ancestors_after(ops: Any, first_excluded: int) -> set:
         if op in found:
             continue
         found.add(op)
-        parents = [tensor.op for tensor in op.inputs] + list(op.control_inputs)
+        parents = inputs_of(op)
         stack.extend(p for p in parents if p._id > first_excluded and p not in found)
     return found
 

@@ -243,10 +243,11 @@ def _session(optimizer: DynamicOptimizer, session: Any) -> Any:
 class _Gate(NamedTuple):
     """Two views of "is anything in this set unfrozen": `open` is alive only when something is,
     `shut` only when everything is frozen. An op with a dead input, data or control, does not
-    run, and its outputs are dead in turn."""
+    run, and its outputs are dead in turn. `all_frozen` is the predicate both come from."""
 
     open: Any
     shut: Any
+    all_frozen: Any
 
 
 class _Gates:
@@ -258,7 +259,6 @@ class _Gates:
         self._frozen_now = frozen_now
         self._tf = tf_
         self._built: dict[frozenset[int], _Gate] = {}
-        self._all_frozen: dict[frozenset[int], Any] = {}
 
     def open_ops(self) -> list:
         """The op of every gate's `open` view: what the gated ops depend on."""
@@ -273,17 +273,15 @@ class _Gates:
                 when_unfrozen, when_frozen = tf_.raw_ops.Switch(data=all_frozen, pred=all_frozen)
                 # A control edge straight from a Switch carries no deadness (one of its outputs
                 # is always dead): an Identity does, for control and data edges alike.
-                self._built[key] = _Gate(tf_.identity(when_unfrozen), when_frozen)
+                self._built[key] = _Gate(tf_.identity(when_unfrozen), when_frozen, all_frozen)
         return self._built[key]
 
     def _all_frozen_of(self, key: frozenset[int]) -> Any:
         tf_ = self._tf
-        inside = max((k for k in self._all_frozen if k < key), key=len, default=frozenset())
+        inside = max((k for k in self._built if k < key), key=len, default=frozenset())
         reads = [self._frozen_now[i] for i in sorted(key - inside)]
         rest = reads[0] if len(reads) == 1 else tf_.reduce_all(tf_.stack(reads))
-        predicate = tf_.logical_and(self._all_frozen[inside], rest) if inside else rest
-        self._all_frozen[key] = predicate
-        return predicate
+        return tf_.logical_and(self._built[inside].all_frozen, rest) if inside else rest
 
 
 def _gated(gate: _Gate, build: Callable[[Any], Any], tf_: Any) -> Any:
@@ -308,7 +306,7 @@ def _require_gated(results: list, gates: list, older: int) -> None:
         if op in depends:
             stack.pop()
             continue
-        parents = [tensor.op for tensor in op.inputs] + list(op.control_inputs)
+        parents = _backward.inputs_of(op)
         pending = [p for p in parents if p._id > older and p not in depends]
         if pending:
             stack.extend(pending)
