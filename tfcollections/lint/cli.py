@@ -20,6 +20,7 @@ from tfcollections.lint import output
 from tfcollections.lint.config import check_codes, load_config
 from tfcollections.lint.discovery import discover
 from tfcollections.lint.finding import PARSE_ERROR, PARSE_ERROR_NAME, PARSE_ERROR_SUMMARY
+from tfcollections.lint.keras_target import SETTINGS as KERAS_SETTINGS
 from tfcollections.lint.registry import load_selected, rule_entry_points
 from tfcollections.lint.runner import lint_files
 
@@ -41,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="CODES",
         help="comma-separated code prefixes not to report (overrides the config)",
+    )
+    parser.add_argument(
+        "--keras",
+        choices=KERAS_SETTINGS,
+        help="the Keras the Keras rules assume: 2 (tf_keras, TF <= 2.15), 3, or auto per file "
+        "from its imports and what is installed (overrides the config; default auto)",
     )
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
     parser.add_argument("--statistics", action="store_true", help="count findings per code")
@@ -68,10 +75,16 @@ def _run(args: argparse.Namespace) -> int:
         config = replace(config, select=select)
     if args.ignore:
         config = replace(config, ignore=check_codes(_split(args.ignore), known, "--ignore"))
+    if args.keras:
+        config = replace(config, keras=args.keras)
     files = discover(args.paths, config)
     codes = sorted(code for code in known - {PARSE_ERROR} if config.selects(code))
     findings = lint_files(
-        files, codes, jobs=args.jobs, cache_folder=None if args.no_cache else config.root
+        files,
+        codes,
+        jobs=args.jobs,
+        cache_folder=None if args.no_cache else config.root,
+        keras=config.keras,
     )
     findings = [
         finding

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tfcollections.errors import UsageError
+from tfcollections.lint.keras_target import SETTINGS as KERAS_SETTINGS
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-_KEYS = {"select", "ignore", "exclude", "per-file-ignores"}
+_KEYS = {"select", "ignore", "exclude", "per-file-ignores", "keras"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Config:
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    keras: str = "auto"
     source: Path | None = None
 
     def selects(self, code: str) -> bool:
@@ -94,8 +96,17 @@ def _parse(path: Path, known_codes: set[str]) -> Config:
             pattern: check_codes(_strings(per_file, pattern, where), known_codes, where)
             for pattern in per_file
         },
+        keras=_keras(table.get("keras", "auto"), where),
         source=path,
     )
+
+
+def _keras(value: object, where: str) -> str:
+    """`keras = "auto"`, `2`, `3` (an integer or a string)."""
+    text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if isinstance(value, bool) or text not in KERAS_SETTINGS:
+        raise UsageError(f'{where}: keras must be "auto", 2 or 3, not {value!r}')
+    return text
 
 
 def _strings(table: dict, key: str, where: str) -> tuple[str, ...]:

@@ -27,8 +27,11 @@ _LINE_NOQA = re.compile(
 )
 
 
-def lint_source(source: bytes, path: str, rules: Sequence[type[LintRule]]) -> list[Finding]:
-    """The findings of `rules` in `source` (the bytes of the file at `path`), sorted.
+def lint_source(
+    source: bytes, path: str, rules: Sequence[type[LintRule]], *, keras: str = "auto"
+) -> list[Finding]:
+    """The findings of `rules` in `source` (the bytes of the file at `path`), sorted; `keras`
+    is the Keras version the Keras rules assume ("auto", "2" or "3", see `keras_target`).
 
     Unparsable input gives one TFC000 finding at the error position instead of raising.
     """
@@ -43,15 +46,13 @@ def lint_source(source: bytes, path: str, rules: Sequence[type[LintRule]]) -> li
     except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError) as error:
         return [_parse_error(source, path, error)]
     try:
-        visitors = _visit(module, active)
+        visitors = _visit(module, active, Flow(source, keras))
     except RecursionError:  # deeper than Python's default limit: again, with room for it
         try:
-            visitors = _with_deep_stack(lambda: _visit(module, active))
+            visitors = _with_deep_stack(lambda: _visit(module, active, Flow(source, keras)))
         except RecursionError:
             message = "cannot lint: the code is nested too deeply"
             return [Finding(path, 1, 1, PARSE_ERROR, message)]
-    for visitor in visitors:
-        visitor.finish()
     reported = [
         (visitor.code, node, message) for visitor in visitors for node, message in visitor.reports
     ]
@@ -67,13 +68,15 @@ def lint_source(source: bytes, path: str, rules: Sequence[type[LintRule]]) -> li
     return sorted(findings)
 
 
-def _visit(module: cst.Module, rules: Sequence[type[LintRule]]) -> list:
-    """One traversal of `module` by every rule's visitor, over one shared flow tracker."""
-    flow = Flow()
+def _visit(module: cst.Module, rules: Sequence[type[LintRule]], flow: Flow) -> list:
+    """One traversal of `module` by every rule's visitor, over one shared flow tracker, then
+    each rule's `finish()` (which may walk the tree again: it needs the same deep stack)."""
     visitors = [rule(flow) for rule in rules]
     cst.visit_batched(
         module, visitors, before_visit=flow.before_visit, after_leave=flow.after_leave
     )
+    for visitor in visitors:
+        visitor.finish()
     return visitors
 
 

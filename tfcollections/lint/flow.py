@@ -8,11 +8,16 @@ times the parse.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import libcst as cst
 
 from tfcollections import tfnames
+from tfcollections.lint import keras_target
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,12 @@ def shared_loops(a: Place, b: Place) -> set[int]:
 class Flow:
     """The traversal state shared by every rule: scopes, bindings and branch arms."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: bytes = b"", keras: str = "auto") -> None:
+        self._source = source
+        self._keras_setting = keras
+        self._keras_major: int | None = None
+        self._imported: list[tuple[str, str]] = []  # (dotted, local name) of every import
+        self._shared: dict[str, object] = {}
         self._order = 0
         self._scopes: list[tuple[int, dict[str, Binding]]] = []
         self._arms: list[tuple[int, str]] = []
@@ -159,6 +169,35 @@ class Flow:
             if isinstance(bound, cst.Attribute):
                 return self.qualify(bound, _hops - 1)
         return None
+
+    def keras_major(self) -> int:
+        """The Keras major version this file is linted for (see `keras_target`)."""
+        if self._keras_major is None:
+            self._keras_major = keras_target.keras_major(
+                self._keras_setting,
+                (dotted for dotted, _ in self._imported),
+                self._uses_tf_keras(),
+            )
+        return self._keras_major
+
+    def imported_names(self) -> dict[str, str]:
+        """Local name -> dotted module or attribute, for every import anywhere in the file."""
+        return {local: dotted for dotted, local in self._imported}
+
+    def shared(self, key: str, build: Callable[[], T]) -> T:
+        """`build()` once a file, for analyses more than one rule reports from."""
+        if key not in self._shared:
+            self._shared[key] = build()
+        return self._shared[key]  # type: ignore[return-value]
+
+    def _uses_tf_keras(self) -> bool:
+        tf_locals = set()
+        for dotted, local in self._imported:
+            if dotted.startswith(_TF_KERAS_MODULES):
+                return True
+            if dotted == tfnames.TENSORFLOW or dotted.startswith(f"{tfnames.TENSORFLOW}.compat."):
+                tf_locals.add(local)
+        return any(f"{local}.keras".encode() in self._source for local in tf_locals)
 
     def tf_name(self, expr: cst.BaseExpression) -> str | None:
         """`tf.compat.v1.get_collection_ref` -> `get_collection_ref`; None if not TensorFlow."""
@@ -248,9 +287,11 @@ class Flow:
             dotted = _dotted(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 self._bind(alias.asname.name.value, Imported(dotted))
+                self._imported.append((dotted, alias.asname.name.value))
             else:
                 root = dotted.split(".")[0]
                 self._bind(root, Imported(root))
+                self._imported.append((dotted, root))
 
     def _bind_import_from(self, node: cst.ImportFrom) -> None:
         if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
@@ -261,6 +302,7 @@ class Flow:
             local = alias.asname.name.value if alias.asname is not None else name
             if isinstance(local, str):
                 self._bind(local, Imported(f"{module}.{name}"))
+                self._imported.append((f"{module}.{name}", local))
 
 
 def _dotted(node: cst.BaseExpression) -> str:
@@ -268,6 +310,8 @@ def _dotted(node: cst.BaseExpression) -> str:
         return f"{_dotted(node.value)}.{node.attr.value}"
     return node.value if isinstance(node, cst.Name) else ""
 
+
+_TF_KERAS_MODULES = ("tensorflow.keras", "tensorflow.python.keras", "tensorflow.compat.v1.keras")
 
 _ON_ENTER = {
     cst.Module: Flow._enter_scope,

@@ -24,10 +24,12 @@ def lint_files(
     *,
     jobs: int,
     cache_folder: Path | None,
+    keras: str = "auto",
 ) -> list[Finding]:
-    """Findings of the rules `codes` (plus TFC000) in `files`, sorted."""
+    """Findings of the rules `codes` (plus TFC000) in `files`, sorted; `keras` is the Keras
+    version setting ("auto", "2", "3")."""
     entries = rule_entry_points()
-    cache = Cache(cache_folder, _fingerprint(codes, entries)) if cache_folder else None
+    cache = Cache(cache_folder, _fingerprint(codes, entries, keras)) if cache_folder else None
     findings: list[Finding] = []
     misses: list[tuple[str, str, bytes]] = []
     for path in files:
@@ -43,7 +45,7 @@ def lint_files(
             misses.append((shown, key, source))
         else:
             findings.extend(Finding(shown, *row) for row in cached)
-    linted = _lint_misses([(shown, source) for shown, _, source in misses], codes, jobs)
+    linted = _lint_misses([(shown, source) for shown, _, source in misses], codes, jobs, keras)
     for (_, key, _), found in zip(misses, linted):
         findings.extend(found)
         if cache:
@@ -53,8 +55,12 @@ def lint_files(
     return sorted(findings)
 
 
-def _fingerprint(codes: Sequence[str], entries: dict[str, EntryPoint]) -> str:
-    parts = [f"tfc-lint {__version__}"]
+def _fingerprint(codes: Sequence[str], entries: dict[str, EntryPoint], keras: str) -> str:
+    if keras == "auto":  # what auto decides with also depends on what is installed
+        from tfcollections.lint.keras_target import environment
+
+        keras = f"auto ({environment()})"
+    parts = [f"tfc-lint {__version__}", f"keras {keras}"]
     for code in sorted(codes):
         entry = entries[code]
         dist = entry.dist.version if entry.dist is not None else "?"
@@ -63,11 +69,13 @@ def _fingerprint(codes: Sequence[str], entries: dict[str, EntryPoint]) -> str:
 
 
 _worker_rules: list = []
+_worker_keras = "auto"
 
 
-def _init_worker(codes: Sequence[str]) -> None:
-    global _worker_rules
+def _init_worker(codes: Sequence[str], keras: str) -> None:
+    global _worker_rules, _worker_keras
     _worker_rules = load_selected(codes)
+    _worker_keras = keras
 
 
 def _lint_one(path_and_source: tuple[str, bytes]) -> list[Finding]:
@@ -75,7 +83,7 @@ def _lint_one(path_and_source: tuple[str, bytes]) -> list[Finding]:
     from tfcollections.lint.engine import lint_source
 
     path, source = path_and_source
-    return lint_source(source, path, _worker_rules)
+    return lint_source(source, path, _worker_rules, keras=_worker_keras)
 
 
 def _unreadable(path: str, error: OSError) -> Finding:
@@ -83,17 +91,20 @@ def _unreadable(path: str, error: OSError) -> Finding:
 
 
 def _lint_misses(
-    files: list[tuple[str, bytes]], codes: Sequence[str], jobs: int
+    files: list[tuple[str, bytes]], codes: Sequence[str], jobs: int, keras: str
 ) -> list[list[Finding]]:
     if not files:
         return []
-    _init_worker(codes)  # loaded before forking, so workers inherit the parsed rules
+    _init_worker(codes, keras)  # loaded before forking, so workers inherit the parsed rules
     if jobs <= 1 or len(files) < 4 * jobs:
         return [_lint_one(file) for file in files]
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     chunk = max(1, len(files) // (jobs * 8))
     with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(tuple(codes),)
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(tuple(codes), keras),
     ) as pool:
         return list(pool.map(_lint_one, files, chunksize=chunk))

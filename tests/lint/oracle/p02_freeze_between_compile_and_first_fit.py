@@ -1,0 +1,14 @@
+"""Freeze after compile(), before the first fit: Keras 2 ignores it, Keras 3 honours it."""
+
+import keras
+import numpy as np
+
+x = np.random.rand(16, 4).astype("float32")
+y = np.random.rand(16, 1).astype("float32")
+inputs = keras.Input((4,))
+base = keras.layers.Dense(4, name="base")
+head = keras.layers.Dense(1, name="head")
+model = keras.Model(inputs, head(base(inputs)))
+model.compile(optimizer="sgd", loss="mse")
+base.trainable = False  # K2: TFC004
+model.fit(x, y, verbose=0)  # trains: head

@@ -1,0 +1,17 @@
+"""Fine-tune: unfreeze the base and recompile."""
+
+import keras
+import numpy as np
+
+x = np.random.rand(16, 4).astype("float32")
+y = np.random.rand(16, 1).astype("float32")
+inputs = keras.Input((4,))
+base = keras.layers.Dense(4, name="base")
+head = keras.layers.Dense(1, name="head")
+model = keras.Model(inputs, head(base(inputs)))
+base.trainable = False
+model.compile(optimizer="sgd", loss="mse")
+model.fit(x, y, verbose=0)  # trains: head
+base.trainable = True
+model.compile(optimizer=keras.optimizers.SGD(1e-3), loss="mse")
+model.fit(x, y, verbose=0)  # trains: base, head

@@ -1,0 +1,21 @@
+"""Unfreeze, then a recompile in both arms of an if."""
+
+import keras
+import numpy as np
+
+x = np.random.rand(16, 4).astype("float32")
+y = np.random.rand(16, 1).astype("float32")
+inputs = keras.Input((4,))
+base = keras.layers.Dense(4, name="base")
+head = keras.layers.Dense(1, name="head")
+model = keras.Model(inputs, head(base(inputs)))
+base.trainable = False
+model.compile(optimizer="sgd", loss="mse")
+model.fit(x, y, verbose=0)  # trains: head
+base.trainable = True
+SMALL_STEPS = True
+if SMALL_STEPS:
+    model.compile(optimizer=keras.optimizers.SGD(1e-3), loss="mse")
+else:
+    model.compile(optimizer="sgd", loss="mse")
+model.fit(x, y, verbose=0)  # trains: base, head

@@ -1,0 +1,20 @@
+"""Frozen for the combined model's compile and toggled around the calls: right under both."""
+
+import keras
+import numpy as np
+
+noise = np.random.rand(8, 2).astype("float32")
+real = np.random.rand(8, 4).astype("float32")
+ones = np.ones((8, 1), "float32")
+g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, name="g")])
+d = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, name="d")])
+d.compile(optimizer="sgd", loss="mse")
+d.trainable = False
+z = keras.Input((2,))
+gan = keras.Model(z, d(g(z)))
+gan.compile(optimizer="sgd", loss="mse")
+for _ in range(2):
+    d.trainable = True
+    d.train_on_batch(real, ones)  # trains: d
+    d.trainable = False
+    gan.train_on_batch(noise, ones)  # trains: g

@@ -1,0 +1,105 @@
+"""tfc-lint against real Keras 2 and Keras 3: a finding exactly where Keras does not do what the
+code says.
+
+Each program in `oracle/` states its intent at each training call (`# trains: d, g`: the layers
+that call should move; `a ; b` per execution, the last repeating) and where tfc-lint should
+report under which Keras (`# K2 K3: TFC004`). The programs run for real under `keras` (3) and
+`tf_keras` (2) and the layers that moved are recorded; under each version, the program has a
+marked finding exactly when some call moved other layers than intended, and `tfc-lint --keras N`
+reports exactly the marked lines.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tfcollections.lint.engine import lint_source
+from tfcollections.lint.registry import load_selected
+
+ORACLE = Path(__file__).parent / "oracle"
+PROGRAMS = sorted(ORACLE.glob("p[0-9]*.py"))
+VERSIONS = ("2", "3")
+RULES = load_selected(["TFC004", "TFC005"])
+_TRAINS = re.compile(r"trains:\s*(?P<layers>[^|#]*)")
+_MARK = re.compile(r"(?P<versions>(?:K[23]\s*)+):\s*(?P<code>TFC\d+)")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def observed() -> dict[str, dict[str, list]]:
+    """What moved at each training call, per Keras version (both run at once)."""
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    runs = {
+        version: subprocess.Popen(
+            [sys.executable, str(ORACLE / "run.py"), version, *map(str, PROGRAMS)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environment,
+            cwd=ORACLE,
+        )
+        for version in VERSIONS
+    }
+    results = {}
+    for version, run in runs.items():
+        out, err = run.communicate(timeout=900)
+        assert run.returncode == 0, err.decode()[-3000:]
+        results[version] = json.loads(out)
+    return results
+
+
+def test_there_are_at_least_30_programs_covering_both_versions_and_rules():
+    assert len(PROGRAMS) >= 30
+    marks = {mark for program in PROGRAMS for mark in _marks(program, "2") | _marks(program, "3")}
+    assert {code for _, code in marks} == {"TFC004", "TFC005"}
+    clean = [program for program in PROGRAMS if not _marks(program, "2") | _marks(program, "3")]
+    assert len(clean) >= 10  # correct code, that must stay quiet
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda version: f"keras{version}")
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda program: program.stem)
+def test_findings_are_exactly_where_keras_differs_from_the_code(program, version, observed):
+    intended = _intended(program)
+    calls = observed[version][program.name]
+    assert {line for line, _ in calls} == set(intended), "every marked training call runs"
+    executions: dict[int, int] = {}
+    surprises = []
+    for line, moved in calls:
+        index = executions[line] = executions.get(line, -1) + 1
+        expected = intended[line][min(index, len(intended[line]) - 1)]
+        if set(moved) != expected:
+            surprises.append((line, index, sorted(moved), sorted(expected)))
+    marks = _marks(program, version)
+    assert bool(marks) == bool(surprises), (
+        f"Keras {version}: the program's marks {sorted(marks)} do not match what Keras did: "
+        f"(line, execution, moved, intended) {surprises}"
+    )
+    findings = lint_source(program.read_bytes(), str(program), RULES, keras=version)
+    assert {(finding.line, finding.code) for finding in findings} == marks
+    assert all(f"under Keras {version}," in finding.message for finding in findings)
+
+
+def _intended(program: Path) -> dict[int, list[set[str]]]:
+    intended = {}
+    for number, line in enumerate(program.read_text().splitlines(), start=1):
+        match = _TRAINS.search(line.partition("#")[2])
+        if match:
+            intended[number] = [
+                {name.strip() for name in execution.split(",") if name.strip() not in ("", "-")}
+                for execution in match.group("layers").split(";")
+            ]
+    return intended
+
+
+def _marks(program: Path, version: str) -> set[tuple[int, str]]:
+    marks = set()
+    for number, line in enumerate(program.read_text().splitlines(), start=1):
+        for match in _MARK.finditer(line.partition("#")[2]):
+            if f"K{version}" in match.group("versions").split():
+                marks.add((number, match.group("code")))
+    return marks
