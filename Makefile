@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "tensorflow-cpu==2.21.*" -e ".[test]"
+	# Keras 2 beside Keras 3, for tfc-lint's oracle tests: tf-keras declares the full tensorflow
+	# package, which tensorflow-cpu already provides, hence --no-deps.
+	$(BIN)/python -m pip install --quiet --no-deps "tf-keras==2.21.*"
 	touch $(STAMP)
 
 demo: $(STAMP)

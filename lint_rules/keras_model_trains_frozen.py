@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import libcst as cst
-
 from tfcollections.lint import keras_flow
-from tfcollections.lint.rule import LintRule
 
 
-class KerasModelTrainsFrozen(LintRule):
+class KerasModelTrainsFrozen(keras_flow.KerasFlowRule):
     """A model trained while it was frozen when Keras read its trainable set: it trains nothing.
 
     Keras 2 took the set at `compile()`; Keras 3 reads it at the first training call after
@@ -105,13 +102,9 @@ class GAN:
 """,
     ]
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self._module = node
-
-    def finish(self) -> None:
-        analysis = keras_flow.analyse(self.flow, self._module)
+    def report_from(self, analysis: keras_flow.KerasFlow) -> None:
         keras3 = analysis.keras == 3
-        for frozen in analysis.frozen:
+        for frozen in analysis.frozen.values():
             message = self.MESSAGE.format(
                 keras=analysis.keras,
                 model=frozen.model,

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import libcst as cst
-
 from tfcollections.lint import keras_flow
-from tfcollections.lint.rule import LintRule
 
 
-class KerasTrainableIgnored(LintRule):
+class KerasTrainableIgnored(keras_flow.KerasFlowRule):
     """`.trainable` set after Keras read the trainable set of a model that trains on it.
 
     Keras 2 (`tf_keras`, tf.keras up to TensorFlow 2.15) takes a model's trainable set at
@@ -176,12 +173,8 @@ class Tuner:
 """,
     ]
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self._module = node
-
-    def finish(self) -> None:
-        analysis = keras_flow.analyse(self.flow, self._module)
-        for ignored in analysis.ignored:
+    def report_from(self, analysis: keras_flow.KerasFlow) -> None:
+        for ignored in analysis.ignored.values():
             message = self.MESSAGE.format(
                 keras=analysis.keras, model=ignored.model, when=analysis.when_read()
             )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import libcst as cst
 
 from tfcollections.lint import patterns
-from tfcollections.lint.flow import Place, can_follow, in_finally_of
+from tfcollections.lint.dataflow import Frame, Interpreter
+from tfcollections.lint.flow import Place, in_finally_of
 from tfcollections.lint.rule import LintRule
 
 
@@ -17,8 +20,10 @@ class TrainableAfterTrainOp(LintRule):
     afterwards (`del col[col.index(x)]`, `col.remove(x)`, `tfc.remove(...)`) or adding one
     (`tf.add_to_collection(...)`) leaves the built train op as it was: the removed variable
     keeps training, the added one never trains. A change before the train op, in a branch that
-    cannot run after it, or in a `finally` that restores the collection is fine. Freeze at run
-    time with `tfcollections.DynamicOptimizer` instead.
+    cannot run after it, or in a `finally` that restores the collection is fine. Followed through
+    same-file functions and methods (`prune(w)` after `minimize()`, `net.freeze()` after
+    `net.build()` built it): reported at the call. Freeze at run time with
+    `tfcollections.DynamicOptimizer` instead.
     """
 
     code = "TFC001"
@@ -67,6 +72,15 @@ if fine_tune:
     train_op = opt.minimize(loss)
 else:
     tf.get_collection_ref("trainable_variables").clear()
+""",
+        # A helper that changes the collection, called before the build; a method chain
+        # that restores in `finally`.
+        """
+import tensorflow as tf
+def prune(x):
+    tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).remove(x)
+prune(w)
+train_op = opt.minimize(loss)
 """,
         # Different functions: their order is unknown.
         """
@@ -146,6 +160,40 @@ for step in range(10):
     tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).remove(x)  # <- TFC001
     train_op = opt.minimize(loss)
 """,
+        # Through a helper: reported at the call made after the build.
+        """
+import tensorflow as tf
+def prune(x):
+    col = tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES)
+    col.remove(x)
+train_op = opt.minimize(loss)
+prune(w)  # <- TFC001
+""",
+        # A method called on an object whose earlier method built the train op.
+        """
+import tensorflow as tf
+class Net:
+    def build(self):
+        self.train_op = tf.train.AdamOptimizer(0.01).minimize(self.loss)
+    def freeze_embeddings(self):
+        tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).remove(self.embeddings)
+net = Net()
+net.build()
+net.freeze_embeddings()  # <- TFC001
+""",
+        # `__init__` builds, then calls the method: every later call of it comes after the
+        # build too (methods are analysed after their class's `__init__`).
+        """
+import tensorflow as tf
+class Net:
+    def __init__(self):
+        self.build()
+        self.freeze_embeddings()  # <- TFC001
+    def build(self):
+        self.train_op = tf.train.AdamOptimizer(0.01).minimize(self.loss)
+    def freeze_embeddings(self):
+        tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).remove(self.embeddings)  # <- TFC001
+""",
         # An `except` handler may run after the build in `try`.
         """
 import tensorflow as tf
@@ -158,14 +206,17 @@ except ValueError:
 
     def __init__(self, *args: object) -> None:
         super().__init__(*args)
-        self._builds: list[Place] = []
-        self._changes: list[tuple[cst.CSTNode, Place]] = []
+        self._builds: dict[int, Place] = {}
+        self._changes: dict[int, tuple[cst.CSTNode, Place]] = {}
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._module = node
 
     def visit_Call(self, node: cst.Call) -> None:
         if patterns.builds_train_op(self.flow, node):
-            self._builds.append(self.flow.place())
+            self._builds[id(node)] = self.flow.place()
         elif patterns.changes_trainables(self.flow, node):
-            self._changes.append((node, self.flow.place()))
+            self._changes[id(node)] = (node, self.flow.place())
 
     def visit_Del(self, node: cst.Del) -> None:
         self._subscript_change(node, [node.target])
@@ -175,7 +226,7 @@ except ValueError:
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if patterns.is_trainable_collection(self.flow, node.target):
-            self._changes.append((node, self.flow.place()))
+            self._changes[id(node)] = (node, self.flow.place())
 
     def _subscript_change(self, node: cst.CSTNode, targets: list[cst.BaseExpression]) -> None:
         for target in targets:
@@ -184,13 +235,68 @@ except ValueError:
                 if isinstance(one, cst.Subscript) and patterns.is_trainable_collection(
                     self.flow, one.value
                 ):
-                    self._changes.append((node, self.flow.place()))
+                    self._changes[id(node)] = (node, self.flow.place())
                     return
 
     def finish(self) -> None:
-        for node, change in self._changes:
-            if any(
-                can_follow(build, change) and not in_finally_of(change, build)
-                for build in self._builds
-            ):
-                self.report(node)
+        if not self._builds or not self._changes:
+            return
+        restoring = {  # a `finally` that puts the collection back after a build in its `try`
+            change
+            for change, (_, place) in self._changes.items()
+            if any(in_finally_of(place, build) for build in self._builds.values())
+        }
+        changes = {key: node for key, (node, _) in self._changes.items() if key not in restoring}
+        analysis = _AfterBuild(set(self._builds), changes)
+        Interpreter(self._module, analysis).run_all(None, analysis.scope_done)
+        for node in analysis.found.values():
+            self.report(node)
+
+
+class _AfterBuild:
+    """The dataflow of TFC001: on this path, was a train op built, and through which calls?
+    (None: not built; else the calls from the analysed scope down to the build.) A change of
+    the trainables after a build is reported where the two call chains part: at the change
+    itself in the same function, else at the call that leads to it (`prune(w)` after
+    `minimize()`, `model.freeze()` after `model.build()`)."""
+
+    def __init__(self, builds: set[int], changes: dict[int, cst.CSTNode]) -> None:
+        self._builds = builds
+        self._changes = changes
+        self._pending: dict[int, cst.CSTNode] = {}
+        self.found: dict[int, cst.CSTNode] = {}
+
+    def call(self, built: _Built, node: cst.Call, frame: Frame) -> Iterable[_Built]:
+        if id(node) in self._builds:
+            return (built if built is not None else frame.calls,)
+        self._check(built, node, frame)
+        return (built,)
+
+    def statement(
+        self, built: _Built, node: cst.BaseSmallStatement, frame: Frame
+    ) -> Iterable[_Built]:
+        self._check(built, node, frame)
+        return (built,)
+
+    def assign(self, built: _Built, *_: object) -> Iterable[_Built]:
+        return (built,)
+
+    def rename(self, built: _Built, *_: object) -> _Built:
+        return built
+
+    def scope_done(self, analysed: bool) -> None:
+        if analysed:
+            self.found.update(self._pending)
+        self._pending = {}
+
+    def _check(self, built: _Built, node: cst.CSTNode, frame: Frame) -> None:
+        if built is None or id(node) not in self._changes:
+            return
+        shared = 0
+        while shared < min(len(built), len(frame.calls)) and built[shared] is frame.calls[shared]:
+            shared += 1
+        where = frame.calls[shared] if shared < len(frame.calls) else node
+        self._pending[id(where)] = where
+
+
+_Built = tuple[cst.Call, ...] | None

@@ -47,3 +47,16 @@ def test_keras_freeze_shows_the_trap_then_the_fix():
     assert "the trap: backbone.trainable = False, backbone moved: True" in out
     assert "the fix: epochs 0-1 with backbone frozen, backbone moved: False" in out
     assert "from epoch 2 unfrozen (no recompile), backbone moved: True" in out
+
+
+def test_tfc_lint_finds_each_bundled_trap(capsys):
+    from tfcollections.lint.cli import main
+
+    assert main(["--no-cache", str(EXAMPLES)]) == 1
+    found = [line.split(" ")[:2] for line in capsys.readouterr().out.splitlines()]
+    names = [(Path(location.split(":")[0]).name, code) for location, code in found]
+    assert names == [
+        ("keras_freeze.py", "TFC004"),  # get_layer("backbone").trainable = False after fit()
+        ("seed_trap.py", "TFC001"),
+        ("trap_graph.py", "TFC001"),
+    ]

@@ -46,6 +46,7 @@ class Frame:
     locals: frozenset[str] = frozenset()
     arguments: frozenset[str] = frozenset()  # parameters bound from the call's arguments
     call_site: cst.CSTNode | None = None
+    calls: tuple[cst.Call, ...] = ()  # the calls that led here from the analysed scope
     owner: str | None = None  # the class whose method this is
     stack: tuple[int, ...] = ()
 
@@ -108,6 +109,10 @@ class Analysis(Protocol[S]):
     ) -> Iterable[S]: ...
 
     def rename(self, state: S, old: str, new: str) -> S: ...
+
+    def statement(self, state: S, node: cst.BaseSmallStatement, frame: Frame) -> Iterable[S]:
+        """After a simple statement's calls and assignments (`del col[0]`, `col[:] = []`)."""
+        ...
 
 
 @dataclass
@@ -207,9 +212,14 @@ class Interpreter(Generic[S]):
 
     def _statement(self, node: cst.CSTNode, states: set, frame: Frame) -> _Flows:
         handler = _STATEMENTS.get(type(node))
-        if handler is not None:
-            return handler(self, node, states, frame)
-        return _Flows(normal=set(states))  # def, class, pass, import...: nothing runs
+        if handler is None:
+            return _Flows(normal=set(states))  # def, class, pass, import...: nothing runs
+        flows = handler(self, node, states, frame)
+        if type(node) in _SMALL_STATEMENTS:
+            flows.normal = self._apply(
+                flows.normal, lambda s: self._analysis.statement(s, node, frame)
+            )
+        return flows
 
     def _simple_line(self, node: cst.SimpleStatementLine, states: set, frame: Frame) -> _Flows:
         return self._block(node.body, states, frame)
@@ -349,8 +359,8 @@ class Interpreter(Generic[S]):
 
     def _inline(self, call: cst.Call, states: set, frame: Frame) -> tuple[set, str | None]:
         target = self._resolve(call, frame)
-        if target is None:
-            return states, None
+        if target is None or isinstance(target, str):  # nothing, or an instance without __init__
+            return states, target
         function, owner, self_key = target
         if id(function) in frame.stack or len(frame.stack) >= _MAX_DEPTH:
             return states, None
@@ -371,6 +381,7 @@ class Interpreter(Generic[S]):
             literals=literals,
             arguments=frozenset(literals),
             call_site=frame.site(call, *(argument.value for argument in call.args)),
+            calls=(*frame.calls, call),
             owner=owner,
             stack=(*frame.stack, id(function)),
         )
@@ -383,9 +394,10 @@ class Interpreter(Generic[S]):
 
     def _resolve(
         self, call: cst.Call, frame: Frame
-    ) -> tuple[cst.FunctionDef, str | None, str] | None:
+    ) -> tuple[cst.FunctionDef, str | None, str] | str | None:
         """The function of the file `call` runs, the class it is a method of, and the key of
-        `self` there: `f()`, `C()` (its `__init__`), `self.m()`, `obj.m()` for an instance."""
+        `self` there: `f()`, `C()` (its `__init__`), `self.m()`, `obj.m()` for an instance; for
+        `C()` of a class without `__init__`, only the key of the new instance."""
         func = call.func
         if isinstance(func, cst.Name):
             name = func.value
@@ -393,11 +405,11 @@ class Interpreter(Generic[S]):
                 return None
             if name in self._functions:
                 return self._functions[name], None, ""
-            init = self._classes.get(name, {}).get("__init__")
-            if init is not None:
+            if name in self._classes:
                 instance = f"{frame.prefix}{name}()#{id(call)}"
                 self.instances[instance] = name
-                return init, name, instance
+                init = self._classes[name].get("__init__")
+                return (init, name, instance) if init is not None else instance
             return None
         if isinstance(func, cst.Attribute):
             receiver = frame.key(func.value)
@@ -599,6 +611,7 @@ class _AssignedNames(cst.CSTVisitor):
                 self._add(element.value)
 
 
+_SMALL_STATEMENTS = (cst.Expr, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Del)
 _STATEMENTS: dict[type, Callable] = {
     cst.SimpleStatementLine: Interpreter._simple_line,
     cst.SimpleStatementSuite: Interpreter._simple_suite,

@@ -2,13 +2,15 @@
 TFC005, run by the `dataflow` interpreter.
 
 A state holds, per path, each toggled object's `trainable` value (True, False or unknown, and the
-line that set it) and each model's phase: compiled and not read yet, or read, with the values
-Keras read. Keras 2 reads at `compile()`; Keras 3 at the first training call after `compile()`
-(a model trained without a `compile()` in the file is read at its first training call). At every
-training call, each object the model may contain is compared with what Keras read:
+line that set it) and each model's phase: compiled and not read yet, read (with the values Keras
+read), or read and trained since. Keras 2 reads at `compile()`; Keras 3 at the first training
+call after `compile()` (a model trained without a `compile()` in the file is read at its first
+training call). At every training call, each object the model may contain is compared with what
+Keras read:
 
-- a value other than the one read, set by a toggle no other model read (the Keras 2 GAN idiom
-  freezes `d` for the combined model's compile()): the toggle is ignored (TFC004);
+- a value other than the one read, set by a toggle that no other model known to contain the
+  object read (the Keras 2 GAN idiom freezes `d` for the combined model's compile()): the
+  toggle is ignored (TFC004);
 - the model itself frozen when it was read: it trains nothing (TFC005).
 
 Values never set count as True (Keras layers start trainable); unknown values never differ.
@@ -24,8 +26,10 @@ import libcst as cst
 from tfcollections import tfnames
 from tfcollections.lint.dataflow import Frame, Interpreter
 from tfcollections.lint.flow import Flow
+from tfcollections.lint.rule import LintRule
 
-_COMPILED, _READ = "compiled", "read"
+_EMPTY = cst.Module(body=[])
+_COMPILED, _READ, _TRAINED = "compiled", "read", "trained"  # trained: read, and trained since
 _MODEL_CLASSES = frozenset({"Model", "Sequential"})
 _LAYER_CONTAINERS = ("layers", "submodules", "_layers")
 
@@ -41,7 +45,8 @@ class _State:
 
 @dataclass(frozen=True)
 class Ignored:
-    """A toggle (`node`) that `model`, which may contain the object, does not see."""
+    """A toggle (`node`) that `model` (as written at its training call), which may contain the
+    object, does not see."""
 
     node: cst.CSTNode
     model: str
@@ -61,12 +66,12 @@ class KerasFlow:
 
     keras: int
     imports: dict[str, str]
-    ignored: list[Ignored] = field(default_factory=list)
-    frozen: list[Frozen] = field(default_factory=list)
+    ignored: dict[int, Ignored] = field(default_factory=dict)  # by node: the first scope's
+    frozen: dict[int, Frozen] = field(default_factory=dict)
     _nodes: dict[int, cst.CSTNode] = field(default_factory=dict)
     _mentions: dict[str, set[str]] = field(default_factory=dict)
     _built_by_keras: set[str] = field(default_factory=set)
-    _candidates: dict[int, str] = field(default_factory=dict)
+    _candidates: dict[int, tuple[str, str]] = field(default_factory=dict)  # toggle -> model
     _read: dict[int, set[str]] = field(default_factory=dict)  # toggle -> models that read it
     _frozen: dict[int, str] = field(default_factory=dict)
 
@@ -94,7 +99,8 @@ class KerasFlow:
         if method in tfnames.KERAS_COMPILE_METHODS:
             return (self._compile(state, model),)
         if method in tfnames.KERAS_TRAINING_METHODS:
-            return (self._train(state, model, frame.site(node, func.value)),)
+            shown = _EMPTY.code_for_node(func.value)
+            return (self._train(state, model, shown, frame.site(node, func.value)),)
         return (state,)
 
     def assign(
@@ -136,6 +142,11 @@ class KerasFlow:
         )
         return _State(moved_values(state.values), models)
 
+    def statement(
+        self, state: _State, node: cst.BaseSmallStatement, frame: Frame
+    ) -> Iterable[_State]:
+        return (state,)
+
     # -- Keras semantics ----------------------------------------------------------------
 
     def _compile(self, state: _State, model: str) -> _State:
@@ -143,36 +154,39 @@ class KerasFlow:
             return self._read_set(state, model)
         return _with_model(state, model, _COMPILED, ())
 
-    def _train(self, state: _State, model: str, call: cst.CSTNode) -> _State:
+    def _train(self, state: _State, model: str, shown: str, call: cst.CSTNode) -> _State:
+        """A training call of `model` (written `shown` there), reported at `call`."""
         phase = dict((key, phase) for key, phase, _ in state.models).get(model)
-        if phase != _READ:  # Keras 3 after compile(), or a model compiled elsewhere
+        if phase not in (_READ, _TRAINED):  # Keras 3 after compile(), or compiled elsewhere
             state = self._read_set(state, model)
         read = dict(_as_dict(next(r for key, _, r in state.models if key == model)))
-        if any(read.get(key, (True, 0))[0] is False for key in _whole_model(model)):
+        if phase != _TRAINED and any(
+            read.get(key, (True, 0))[0] is False for key in _whole_model(model)
+        ):  # reported at the first training call that trains nothing, not at each one
             self._nodes[id(call)] = call
-            self._frozen.setdefault(id(call), model)
+            self._frozen.setdefault(id(call), shown)
         for key, value, origin in state.values:
             if value is None or not self._contains(model, key):
                 continue
             seen = read.get(key, (True, 0))[0]
             if seen is not None and seen != value:
-                self._candidates.setdefault(origin, model)
-        return state
+                self._candidates.setdefault(origin, (model, shown))
+        return _with_model(state, model, _TRAINED, _as_tuple(read))
 
     def _read_set(self, state: _State, model: str) -> _State:
         for key, _, origin in state.values:
-            if self._contains(model, key):
+            if self._contains(model, key, surely=True):
                 self._read.setdefault(origin, set()).add(model)
         return _with_model(state, model, _READ, state.values)
 
-    def _contains(self, model: str, key: str) -> bool:
+    def _contains(self, model: str, key: str, *, surely: bool = False) -> bool:
         """May `model` hold the object `key`: it is the model or part of it by name, the
         model's defining expressions mention it, or the model was not built by Keras's Model or
-        Sequential in this file (then nothing rules it out)."""
+        Sequential in this file (then nothing rules it out, unless `surely` is asked)."""
         if _under(key, model):
             return True
         if model not in self._built_by_keras:
-            return True
+            return not surely
         reachable, pending = set(), [model]
         while pending and len(reachable) < 512:
             for mentioned in self._mentions.get(pending.pop(), ()):
@@ -183,14 +197,11 @@ class KerasFlow:
 
     def _scope_done(self, analysed: bool) -> None:
         if analysed:
-            self.ignored += [
-                Ignored(self._nodes[origin], model)
-                for origin, model in self._candidates.items()
-                if not self._read.get(origin, set()) - {model}
-            ]
-            self.frozen += [
-                Frozen(self._nodes[call], model) for call, model in self._frozen.items()
-            ]
+            for origin, (model, shown) in self._candidates.items():
+                if not self._read.get(origin, set()) - {model}:
+                    self.ignored.setdefault(origin, Ignored(self._nodes[origin], shown))
+            for call, shown in self._frozen.items():
+                self.frozen.setdefault(call, Frozen(self._nodes[call], shown))
         self._candidates, self._read, self._frozen = {}, {}, {}
 
     # -- names --------------------------------------------------------------------------
@@ -219,6 +230,34 @@ class KerasFlow:
         if not tfnames.is_tf_or_keras(full):
             return False
         return full.rsplit(".", 1)[-1] in _MODEL_CLASSES
+
+
+class KerasFlowRule(LintRule):
+    """A rule that reports from the file's `KerasFlow`: the analysis runs once a file, and only
+    in a file that sets `.trainable` somewhere (the pre-check already asked for a training call)."""
+
+    def __init__(self, flow: Flow) -> None:
+        super().__init__(flow)
+        self._module: cst.Module | None = None
+        self._toggles = False
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._module = node
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if not self._toggles:
+            self._toggles = any(
+                isinstance(target.target, cst.Attribute) and target.target.attr.value == "trainable"
+                for target in node.targets
+            )
+
+    def finish(self) -> None:
+        if self._toggles and self._module is not None:
+            self.report_from(analyse(self.flow, self._module))
+
+    def report_from(self, analysis: KerasFlow) -> None:
+        """Report this rule's findings of `analysis`."""
+        raise NotImplementedError
 
 
 def analyse(flow: Flow, module: cst.Module) -> KerasFlow:

@@ -1,0 +1,119 @@
+"""Which Keras a file is linted for: `auto` per file from its imports and what is installed,
+`--keras` / `[tool.tfc-lint] keras` to say it; and the dataflow's limits never crash a file."""
+
+import pytest
+
+from tfcollections.lint import keras_target
+from tfcollections.lint.cli import main
+from tfcollections.lint.engine import lint_source
+from tfcollections.lint.registry import load_selected
+
+KERAS_RULES = load_selected(["TFC004", "TFC005"])
+# Ignored under Keras 2 (compile() took the set), honoured under Keras 3 (read at the first fit).
+FREEZE_AFTER_COMPILE = """\
+{imports}
+model.compile(optimizer="adam", loss="mse")
+base.trainable = False
+model.fit(x, y)
+"""
+
+
+def _versions_found(imports: str, keras: str = "auto") -> set[str]:
+    source = FREEZE_AFTER_COMPILE.format(imports=imports).encode()
+    findings = lint_source(source, "train.py", KERAS_RULES, keras=keras)
+    return {finding.message.split(",")[0] for finding in findings}
+
+
+@pytest.fixture
+def installed(monkeypatch):
+    """Pretend these distributions (name -> version) are the installed ones."""
+    versions: dict[str, str] = {}
+    monkeypatch.setattr(keras_target, "_version", versions.get)
+    monkeypatch.delenv("TF_USE_LEGACY_KERAS", raising=False)
+    keras_target.installed_keras_major.cache_clear()
+    keras_target.tf_keras_major.cache_clear()
+    yield versions
+    keras_target.installed_keras_major.cache_clear()
+    keras_target.tf_keras_major.cache_clear()
+
+
+def test_auto_reads_each_files_imports(installed):
+    installed.update({"keras": "3.15.1", "tensorflow-cpu": "2.21.0"})
+    assert _versions_found("import tf_keras as keras") == {"under Keras 2"}
+    assert _versions_found("from tf_keras import layers") == {"under Keras 2"}
+    assert _versions_found("import keras") == set()
+    assert _versions_found("import tensorflow as tf\nm = tf.keras.Model") == set()
+    assert _versions_found("import os") == set()  # unknown: Keras 3
+
+
+def test_auto_follows_the_installed_keras_and_tensorflow(installed):
+    installed.update({"keras": "2.15.0", "tensorflow": "2.15.1"})
+    assert _versions_found("import keras") == {"under Keras 2"}
+    assert _versions_found("import tensorflow as tf\nm = tf.keras.Model") == {"under Keras 2"}
+    assert _versions_found("from tensorflow.keras import layers") == {"under Keras 2"}
+    installed.clear()  # neither installed: Keras 3
+    keras_target.installed_keras_major.cache_clear()
+    keras_target.tf_keras_major.cache_clear()
+    assert _versions_found("import keras") == set()
+
+
+def test_auto_honours_tf_use_legacy_keras(installed, monkeypatch):
+    installed.update({"tensorflow": "2.21.0"})
+    monkeypatch.setenv("TF_USE_LEGACY_KERAS", "1")
+    keras_target.tf_keras_major.cache_clear()
+    assert _versions_found("import tensorflow as tf\nm = tf.keras.Model") == {"under Keras 2"}
+
+
+def test_an_explicit_version_wins_over_the_imports():
+    assert _versions_found("import keras", keras="2") == {"under Keras 2"}
+    assert _versions_found("import tf_keras as keras", keras="3") == set()
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.py").write_text(FREEZE_AFTER_COMPILE.format(imports="import keras"))
+    return tmp_path
+
+
+def test_keras_flag_config_and_cache(project, capsys):
+    assert main(["train.py"]) == 0  # Keras 3 honours it
+    assert main(["--keras", "2", "train.py"]) == 1  # the cache is keyed by the setting
+    out = capsys.readouterr().out
+    assert out.startswith("train.py:3:1: TFC004 under Keras 2, model read its trainable set")
+    (project / "pyproject.toml").write_text("[tool.tfc-lint]\nkeras = 2\n")
+    assert main(["train.py"]) == 1
+    assert main(["--keras", "auto", "train.py"]) == 0
+
+
+@pytest.mark.parametrize("value", ['"4"', "true", "[2]", '"keras2"'])
+def test_a_bad_keras_setting_is_a_one_line_usage_error(project, capsys, value):
+    (project / "pyproject.toml").write_text(f"[tool.tfc-lint]\nkeras = {value}\n")
+    assert main(["--no-cache", "train.py"]) == 2
+    err = capsys.readouterr().err
+    assert 'keras must be "auto", 2 or 3' in err and "pyproject.toml" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_a_scope_with_too_many_paths_is_given_up_alone():
+    branches = "".join(f"    if flag{i}:\n        layer{i}.trainable = False\n" for i in range(10))
+    source = (
+        "import keras\n"
+        "def too_many():  # 2**10 paths: more than the analysis carries\n"
+        "    model.compile(optimizer='adam', loss='mse')\n"
+        "    model.fit(x, y)\n" + branches + "    model.fit(x, y)\n"
+        "def fine():\n"
+        "    model.compile(optimizer='adam', loss='mse')\n"
+        "    model.fit(x, y)\n"
+        "    base.trainable = False\n"
+        "    model.fit(x, y)\n"
+    )
+    findings = lint_source(source.encode(), "many.py", KERAS_RULES, keras="3")
+    assert [(finding.line, finding.code) for finding in findings] == [(29, "TFC004")]
+
+
+def test_deeply_nested_code_in_a_keras_file_lints_cleanly():
+    nested = "y = " + "(" * 1000 + "1" + ")" * 1000 + "\n"
+    chain = "z = model" + ".parent" * 2000 + "\n"
+    source = "import keras\nbase.trainable = False\nmodel.fit(x, y)\n" + nested + chain
+    assert lint_source(source.encode(), "deep.py", KERAS_RULES) == []
