@@ -117,3 +117,19 @@ def test_deeply_nested_code_in_a_keras_file_lints_cleanly():
     chain = "z = model" + ".parent" * 2000 + "\n"
     source = "import keras\nbase.trainable = False\nmodel.fit(x, y)\n" + nested + chain
     assert lint_source(source.encode(), "deep.py", KERAS_RULES) == []
+
+
+def test_a_rule_whose_analysis_fails_gives_tfc000_and_the_others_still_report():
+    class Broken(KERAS_RULES[0]):
+        code = "TFC999"
+
+        def finish(self) -> None:
+            raise KeyError("boom")
+
+    source = FREEZE_AFTER_COMPILE.format(imports="import keras").encode()
+    findings = lint_source(source, "t.py", [Broken, *KERAS_RULES], keras="2")
+    assert [(finding.code, finding.line) for finding in findings] == [
+        ("TFC000", 1),
+        ("TFC004", 3),
+    ]
+    assert "TFC999 failed on this file (KeyError('boom'))" in findings[0].message

@@ -46,18 +46,19 @@ def lint_source(
     except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError) as error:
         return [_parse_error(source, path, error)]
     try:
-        visitors = _visit(module, active, Flow(source, keras))
+        visitors = _visit(module, active, Flow(source, keras), path)
     except RecursionError:  # deeper than Python's default limit: again, with room for it
         try:
-            visitors = _with_deep_stack(lambda: _visit(module, active, Flow(source, keras)))
+            visitors = _with_deep_stack(lambda: _visit(module, active, Flow(source, keras), path))
         except RecursionError:
             message = "cannot lint: the code is nested too deeply"
             return [Finding(path, 1, 1, PARSE_ERROR, message)]
+    visitors, failed = visitors
     reported = [
         (visitor.code, node, message) for visitor in visitors for node, message in visitor.reports
     ]
     if not reported:
-        return []
+        return failed
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     lines = source.decode(module.encoding, errors="replace").splitlines()
     findings = set()
@@ -65,19 +66,33 @@ def lint_source(
         start = positions[node].start
         if not _suppressed(lines, start.line, code):
             findings.add(Finding(path, start.line, start.column + 1, code, message))
-    return sorted(findings)
+    return sorted([*findings, *failed])
 
 
-def _visit(module: cst.Module, rules: Sequence[type[LintRule]], flow: Flow) -> list:
+def _visit(
+    module: cst.Module, rules: Sequence[type[LintRule]], flow: Flow, path: str
+) -> tuple[list[LintRule], list[Finding]]:
     """One traversal of `module` by every rule's visitor, over one shared flow tracker, then
-    each rule's `finish()` (which may walk the tree again: it needs the same deep stack)."""
+    each rule's `finish()` (which may walk the tree again: it needs the same deep stack). A rule
+    whose analysis fails on this file gives a TFC000 naming it; the other rules still report."""
     visitors = [rule(flow) for rule in rules]
     cst.visit_batched(
         module, visitors, before_visit=flow.before_visit, after_leave=flow.after_leave
     )
+    finished, failed = [], []
     for visitor in visitors:
-        visitor.finish()
-    return visitors
+        try:
+            visitor.finish()
+        except RecursionError:
+            raise
+        except Exception as error:  # one file's analysis must not stop the run
+            message = (
+                f"cannot lint: {visitor.code} failed on this file ({error!r}); please report it"
+            )
+            failed.append(Finding(path, 1, 1, PARSE_ERROR, message))
+        else:
+            finished.append(visitor)
+    return finished, failed
 
 
 _DEEP_STACK_BYTES = 512 * 2**20
