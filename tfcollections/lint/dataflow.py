@@ -64,7 +64,8 @@ class Frame:
             return f"{base}.{expr.attr.value}" if base else None
         if isinstance(expr, cst.Subscript):
             base = self.key(expr.value)
-            return f"{base}[{_EMPTY.code_for_node(expr).split('[', 1)[1]}" if base else None
+            inside = ", ".join(_EMPTY.code_for_node(element.slice) for element in expr.slice)
+            return f"{base}[{inside}]" if base else None
         if isinstance(expr, cst.Call) and _is_get_layer(expr):
             base = self.key(expr.func.value)
             args = ", ".join(_EMPTY.code_for_node(arg.value) for arg in expr.args)
@@ -457,10 +458,10 @@ class Interpreter(Generic[S]):
         if not isinstance(target, cst.Name):
             return
         key = frame.key(value) if not isinstance(value, cst.Call) or _is_get_layer(value) else None
-        if key is not None and key != frame.key(target):
+        if key is None:
+            frame.aliases.pop(target.value, None)
+        elif key != target.value:  # `x = x` names what it named
             frame.aliases[target.value] = key
-        elif target.value in frame.aliases and target.value not in _parameters_names(frame):
-            del frame.aliases[target.value]
 
     def _bind_loop_target(
         self, target: cst.BaseExpression, iterable: cst.BaseExpression, frame: Frame
@@ -477,10 +478,6 @@ class Interpreter(Generic[S]):
     def _retag_instance(self, old: str, new: str) -> None:
         if old in self.instances:
             self.instances[new] = self.instances[old]
-
-
-def _parameters_names(frame: Frame) -> set[str]:
-    return set(frame.literals)
 
 
 def _is_get_layer(call: cst.Call) -> bool:
