@@ -30,8 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument(
         "target",
         metavar="TARGET",
-        help="a .meta/.pbtxt file, SavedModel or checkpoint folder, script.py, "
-        "or package.module:function",
+        help="a .meta/.pbtxt file, SavedModel or checkpoint folder, .keras archive, "
+        "script.py, or package.module:function",
     )
     target.add_argument("--tag-set", help="the SavedModel meta graph to read, e.g. serve,gpu")
     dump = commands.add_parser("dump", parents=[formats, target], help="list the collections")
@@ -61,6 +61,10 @@ def _dump(args: argparse.Namespace) -> int:
     from tfcollections.inspect.load import InspectError, load
 
     loaded = load(args.target, args.tag_set)
+    if loaded.archive is not None:
+        if args.collection:
+            raise InspectError(f"{args.target}: a Keras archive has no graph collections")
+        return _dump_archive(args, loaded)
     for graph in loaded.graphs:
         if args.collection:
             have = {collection.key for collection in graph.collections}
@@ -73,12 +77,18 @@ def _dump(args: argparse.Namespace) -> int:
             graph.collections = [c for c in graph.collections if c.key in args.collection]
     if args.format == "json":
         graphs = [
-            {"tags": graph.tags, "collections": [c.as_json() for c in graph.collections]}
+            {
+                "tags": graph.tags,
+                "collections": [c.as_json() for c in graph.collections],
+                "variables": [variable.as_json() for variable in graph.variables],
+            }
             for graph in loaded.graphs
         ]
         print(json.dumps({"source": loaded.source, "graphs": graphs}, indent=2))
         return 0
     blocks = []
+    if loaded.source != args.target:
+        blocks.append(f"meta graph: {loaded.source}")
     for graph in loaded.graphs:
         if graph.tags is not None:
             blocks.append(f"meta graph with tags: {','.join(graph.tags) or '(none)'}")
@@ -91,14 +101,92 @@ def _dump(args: argparse.Namespace) -> int:
                 blocks.append(tabulate([_member_row(m) for m in collection.members],
                                        headers=["name", "op", "dtype", "shape", "trainable"],
                                        tablefmt=args.tablefmt))  # fmt: skip
+        if graph.variables:
+            blocks.append(f"\nvariables (object graph, {len(graph.variables)})")
+            rows = [
+                (v.path, v.name, v.dtype or "", _shape(v.shape), _yes(v.trainable))
+                for v in graph.variables
+            ]
+            blocks.append(tabulate(rows, headers=["path", "name", "dtype", "shape", "trainable"],
+                                   tablefmt=args.tablefmt))  # fmt: skip
     print("\n".join(blocks))
     return 0
 
 
+def _dump_archive(args: argparse.Namespace, loaded) -> int:
+    archive = loaded.archive
+    if args.format == "json":
+        print(json.dumps({"source": loaded.source, "graphs": [], "keras": archive.as_json()},
+                         indent=2))  # fmt: skip
+        return 0
+    version = f", saved by Keras {archive.keras_version}" if archive.keras_version else ""
+    blocks = [f"{archive.model_class} model {archive.model_name or ''}{version}".replace("  ", " ")]
+    blocks.append(_layer_table(archive, args.tablefmt))
+    params = archive.params()
+    if params is not None:
+        blocks.append(f"trainable params: {params[0]:,}  non-trainable params: {params[1]:,}")
+    blocks.append(f"optimizer: {_optimizer(archive.optimizer)}")
+    if archive.dynamic and not (archive.note or archive.missing):
+        frozen = archive.frozen_weights()
+        blocks.append(f"frozen by DynamicOptimizer: {len(frozen)} of {len(archive.flags or [])}")
+        if frozen:
+            rows = [(path, index, _shape(shape)) for path, index, shape in frozen]
+            blocks.append(tabulate(rows, headers=["layer", "weight", "shape"],
+                                   tablefmt=args.tablefmt))  # fmt: skip
+    if archive.note:
+        blocks.append(f"frozen set: {archive.note}")
+    if archive.missing:
+        blocks.append(
+            f"({archive.missing} is not installed: weight counts and a DynamicOptimizer's "
+            f"frozen set need it; pip install {archive.missing})"
+        )
+    print("\n".join(blocks))
+    return 0
+
+
+def _layer_table(archive, tablefmt: str) -> str:
+    rows = [
+        (
+            layer.path,
+            layer.class_name,
+            _yes(layer.trainable),
+            "" if layer.shapes is None else len(layer.shapes),
+            "" if layer.params is None else f"{layer.params:,}",
+            "" if layer.frozen is None else f"{sum(layer.frozen)}/{len(layer.frozen)}",
+        )
+        for layer in archive.layers
+    ]
+    headers = ["layer", "class", "trainable", "weights", "params", "frozen"]
+    return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+
+
+def _optimizer(optimizer: dict | None) -> str:
+    """`DynamicOptimizer wrapping Adam (learning_rate=0.001, ...)`, from the saved config."""
+    if not optimizer:
+        return "none (not compiled)"
+    config = optimizer.get("config") or {}
+    inner = config.get("inner_optimizer")
+    if isinstance(inner, dict):
+        return f"{optimizer.get('class_name')} wrapping {_optimizer(inner)}"
+    settings = ", ".join(
+        f"{key}={value:.6g}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in config.items()
+        if key != "name" and value is not None and not isinstance(value, dict)
+    )
+    return (
+        f"{optimizer.get('class_name')} ({settings})"
+        if settings
+        else str(optimizer.get("class_name"))
+    )
+
+
+def _shape(shape: list | None) -> str:
+    return "" if shape is None else str(shape)
+
+
 def _member_row(member) -> tuple:
-    trainable = "" if member.trainable is None else ("yes" if member.trainable else "no")
-    shape = "" if member.shape is None else str(member.shape)
-    return (member.name, member.op or "", member.dtype or "", shape, trainable)
+    trainable = "" if member.trainable is None else _yes(member.trainable)
+    return (member.name, member.op or "", member.dtype or "", _shape(member.shape), trainable)
 
 
 def _keys(args: argparse.Namespace) -> int:
@@ -124,6 +212,8 @@ def _audit(args: argparse.Namespace) -> int:
     from tfcollections.inspect.load import InspectError, load
 
     loaded = load(args.target, args.tag_set)
+    if loaded.archive is not None:
+        return _audit_archive(args, loaded)
     if len(loaded.graphs) != 1:
         tag_sets = "; ".join(",".join(graph.tags or []) for graph in loaded.graphs)
         raise InspectError(
@@ -142,9 +232,42 @@ def _audit(args: argparse.Namespace) -> int:
                        tablefmt=args.tablefmt))  # fmt: skip
         for variable, problem in report.problems:
             print(f"{variable}: {problem}: {_EXPLAIN[problem]}")
-        if not report.problems:
+        if not report.train_op:
+            print(
+                "no train op in this graph (no optimizer update op): nothing to audit; a TF2 "
+                "SavedModel keeps a training step, if any, in functions audit does not walk"
+            )
+        elif not report.problems:
             print("no problems: every updated variable is trainable and every trainable updated")
     return 1 if report.problems else 0
+
+
+def _audit_archive(args: argparse.Namespace, loaded) -> int:
+    from tfcollections.inspect.keras_archive import PROBLEMS
+
+    archive = loaded.archive
+    problems = archive.problems()
+    if args.format == "json":
+        layers = archive.as_json()["layers"]
+        print(json.dumps({
+            "source": loaded.source,
+            "dynamic": archive.dynamic,
+            "layers": layers,
+            "problems": [{"layer": layer, "problem": problem} for layer, problem in problems],
+        }, indent=2))  # fmt: skip
+        return 1 if problems else 0
+    print(_layer_table(archive, args.tablefmt))
+    for layer, problem in problems:
+        print(f"{layer}: {problem}: {PROBLEMS[problem]}")
+    if not archive.dynamic:
+        print("no DynamicOptimizer in this archive: no frozen set to check the flags against")
+    elif archive.note or archive.missing:
+        print(
+            f"cannot check the frozen set: {archive.note or f'{archive.missing} is not installed'}"
+        )
+    elif not problems:
+        print("no problems: every layer's trainable flag agrees with the saved frozen set")
+    return 1 if problems else 0
 
 
 def _yes(flag: bool) -> str:

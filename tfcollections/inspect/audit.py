@@ -5,7 +5,8 @@ first input, followed back through Identity/Switch/Enter (a `tf.cond` branch). P
 (global_step, Adam's beta powers, moving averages, batch-norm statistics) are not train-op
 updates. Two problems are flagged: the seed's trap, "updated-not-trainable", and
 "trainable-not-updated" (only in a graph that has any train op: an inference graph trains
-nothing on purpose).
+nothing on purpose). A TF2 SavedModel's variables and their trainable flags come from its object
+graph; its training step, if it saved one, lives in functions this walk does not enter.
 """
 
 from __future__ import annotations
@@ -28,20 +29,24 @@ class VariableAudit:
     global_: bool
     trainable: bool
     updated_by: list[str] = field(default_factory=list)
+    path: str | None = None  # its object path, for a TF2 SavedModel's variables
 
     def as_json(self) -> dict:
         data = asdict(self)
         data["global"] = data.pop("global_")
-        return {key: data[key] for key in ("name", "global", "trainable", "updated_by")}
+        keys = ("name", "global", "trainable", "updated_by") + (("path",) if self.path else ())
+        return {key: data[key] for key in keys}
 
 
 @dataclass
 class Audit:
     variables: list[VariableAudit]
     problems: list[tuple[str, str]]  # (variable, problem)
+    train_op: bool = True  # False: the graph updates no variable, so there was nothing to check
 
     def as_json(self) -> dict:
         return {
+            "train_op": self.train_op,
             "variables": [variable.as_json() for variable in self.variables],
             "problems": [{"variable": v, "problem": p} for v, p in self.problems],
         }
@@ -56,17 +61,29 @@ def audit(graph: GraphData) -> Audit:
             if variable is not None:
                 updated.setdefault(variable, []).append(node.name)
     global_names = graph.names_in(graphkeys.GLOBAL_VARIABLES)
-    trainable_names = graph.names_in(graphkeys.TRAINABLE_VARIABLES)
-    variables = [
-        VariableAudit(
-            f"{node.name}:0",
-            f"{node.name}:0" in global_names,
-            f"{node.name}:0" in trainable_names,
-            sorted(updated.get(node.name, [])),
-        )
-        for node in graph.nodes
-        if node.op in VARIABLE_OPS
-    ]
+    if graph.variables:  # a TF2 SavedModel: what is trainable is in its object graph
+        variables = [
+            VariableAudit(
+                f"{variable.name}:0",
+                f"{variable.name}:0" in global_names,
+                variable.trainable,
+                sorted(updated.get(variable.name, [])),
+                variable.path,
+            )
+            for variable in graph.variables
+        ]
+    else:
+        trainable_names = graph.names_in(graphkeys.TRAINABLE_VARIABLES)
+        variables = [
+            VariableAudit(
+                f"{node.name}:0",
+                f"{node.name}:0" in global_names,
+                f"{node.name}:0" in trainable_names,
+                sorted(updated.get(node.name, [])),
+            )
+            for node in graph.nodes
+            if node.op in VARIABLE_OPS
+        ]
     has_train_op = bool(updated)
     problems = []
     for variable in variables:
@@ -74,7 +91,7 @@ def audit(graph: GraphData) -> Audit:
             problems.append((variable.name, UPDATED_NOT_TRAINABLE))
         elif has_train_op and variable.trainable and not variable.updated_by:
             problems.append((variable.name, TRAINABLE_NOT_UPDATED))
-    return Audit(variables, problems)
+    return Audit(variables, problems, has_train_op)
 
 
 def _source(name: str, nodes: dict) -> str | None:

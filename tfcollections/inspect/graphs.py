@@ -13,14 +13,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tfcollections import graphkeys
+from tfcollections.inspect import protos
+from tfcollections.inspect.objects import ObjectVariable, object_variables
 
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
-
-# DataType enum names that do not lower-case to the numpy-style name TF prints.
-_DTYPE_NAMES = {
-    "DT_FLOAT": "float32", "DT_DOUBLE": "float64", "DT_HALF": "float16",
-    "DT_FLOAT_REF": "float32_ref", "DT_DOUBLE_REF": "float64_ref", "DT_HALF_REF": "float16_ref",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -56,11 +52,13 @@ class Collection:
 
 @dataclass
 class GraphData:
-    """One graph: its tags (SavedModel), collections, and nodes for the audit."""
+    """One graph: its tags (SavedModel), collections, nodes for the audit, and, for a TF2
+    SavedModel, the variables of its object graph."""
 
     tags: list[str] | None
     collections: list[Collection]
     nodes: list[Any] = field(default_factory=list)  # NodeDef-like: name, op, input, attr
+    variables: list[ObjectVariable] = field(default_factory=list)
 
     def names_in(self, key: str) -> set[str]:
         for collection in self.collections:
@@ -92,7 +90,7 @@ def from_meta_graph(meta: Any, tags: list[str] | None, variable_def: type) -> Gr
         else:
             members = [Member(repr(value)) for value in values]
         collections.append(Collection(key, kind, members))
-    return GraphData(tags, collections, list(meta.graph_def.node))
+    return GraphData(tags, collections, list(meta.graph_def.node), object_variables(meta))
 
 
 def from_live_graph(graph: Any) -> GraphData:
@@ -132,22 +130,15 @@ def _dtype(node: Any) -> str | None:
     for attribute in ("dtype", "T"):
         if attribute in node.attr and node.attr[attribute].WhichOneof("value") == "type":
             enum = node.attr[attribute].DESCRIPTOR.fields_by_name["type"].enum_type
-            name = enum.values_by_number[node.attr[attribute].type].name
-            return _DTYPE_NAMES.get(name, name.removeprefix("DT_").lower())
+            return protos.dtype_name(enum.values_by_number[node.attr[attribute].type].name)
     return None
 
 
 def _shape(node: Any, index: int) -> list | None:
     if "shape" in node.attr and node.attr["shape"].WhichOneof("value") == "shape":
-        return _dims(node.attr["shape"].shape)
+        return protos.dims(node.attr["shape"].shape)
     shapes = node.attr["_output_shapes"].list.shape if "_output_shapes" in node.attr else []
-    return _dims(shapes[index]) if index < len(shapes) else None
-
-
-def _dims(shape: Any) -> list | None:
-    if shape.unknown_rank:
-        return None
-    return [dim.size if dim.size >= 0 else None for dim in shape.dim]
+    return protos.dims(shapes[index]) if index < len(shapes) else None
 
 
 def _bytes_name(value: bytes) -> str:

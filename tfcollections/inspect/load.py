@@ -1,6 +1,7 @@
 """Turn a TARGET into graphs: a MetaGraphDef file, a SavedModel folder, a checkpoint folder, a
-Python script or `package.module:function`. Saved files are parsed as protobufs only (no
-TensorFlow import); scripts run in a fresh tf.Graph with their prints sent to stderr."""
+Python script or `package.module:function`; or into a Keras archive (`.keras`). Saved files are
+parsed as protobufs, zips and HDF5 only (no TensorFlow or Keras import); scripts run in a fresh
+tf.Graph with their prints sent to stderr."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from google.protobuf import message as protobuf_message
 from google.protobuf import text_format
 
 from tfcollections.errors import TfCollectionsError
-from tfcollections.inspect import protos
+from tfcollections.inspect import keras_archive, protos
 from tfcollections.inspect.graphs import GraphData, from_live_graph, from_meta_graph
+from tfcollections.inspect.keras_archive import KerasArchive
 
 _TEXT_SUFFIXES = (".pbtxt", ".meta.txt", ".txt")
 _ENTRY_POINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -31,8 +33,11 @@ class InspectError(TfCollectionsError):
 
 @dataclass
 class Loaded:
-    source: str
+    """What a TARGET holds: graphs, or (a `.keras` archive) no graph and the archive."""
+
+    source: str  # the file read: for a checkpoint folder, its meta graph file
     graphs: list[GraphData]
+    archive: KerasArchive | None = None
 
 
 def load(target: str, tag_set: str | None = None) -> Loaded:
@@ -47,8 +52,14 @@ def load(target: str, tag_set: str | None = None) -> Loaded:
     if tag_set is not None and path.exists():
         raise InspectError(f"{target}: --tag-set applies to a SavedModel only")
     if path.is_dir():
-        return Loaded(target, [_meta_graph(_latest_checkpoint_meta(path))])
+        meta = _latest_checkpoint_meta(path)
+        return Loaded(str(meta), [_meta_graph(meta)])
     if path.is_file():
+        if keras_archive.is_archive(path):
+            try:
+                return Loaded(target, [], keras_archive.read(path))
+            except keras_archive.ArchiveError as error:
+                raise InspectError(str(error)) from None
         if path.suffix == ".py":
             return Loaded(target, [_run_script(target, lambda: _run_path(target))])
         return Loaded(target, [_meta_graph(path)])
@@ -83,9 +94,15 @@ def _latest_checkpoint_meta(folder: Path) -> Path:
         raise InspectError(f"{state}: names no model_checkpoint_path")
     base = Path(prefix) if os.path.isabs(prefix) else state.parent / prefix
     meta = Path(f"{base}.meta")
-    if not meta.is_file():
-        raise InspectError(f"{state}: the latest checkpoint has no meta graph ({meta.name})")
-    return meta
+    if meta.is_file():
+        return meta
+    if Path(f"{base}.index").is_file():
+        raise InspectError(
+            f"{folder}: a TF2 object-based checkpoint ({base.name}.index, no {meta.name}): it "
+            "keeps variable values, not a graph or collections; dump the SavedModel "
+            "(tf.saved_model.save, model.export) or the script that builds the model instead"
+        )
+    raise InspectError(f"{state}: the latest checkpoint has no meta graph ({meta.name})")
 
 
 def _load_saved_model(path: Path, tag_set: str | None, source: str) -> Loaded:

@@ -19,6 +19,24 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from tfcollections.errors import TensorFlowMissingError
 
+# DataType enum names that do not lower-case to the numpy-style name TF prints.
+_DTYPE_NAMES = {
+    "DT_FLOAT": "float32", "DT_DOUBLE": "float64", "DT_HALF": "float16",
+    "DT_FLOAT_REF": "float32_ref", "DT_DOUBLE_REF": "float64_ref", "DT_HALF_REF": "float16_ref",
+}  # fmt: skip
+
+
+def dtype_name(enum_name: str) -> str:
+    """`DT_FLOAT` -> `float32`, `DT_INT64` -> `int64`: the name TensorFlow prints."""
+    return _DTYPE_NAMES.get(enum_name, enum_name.removeprefix("DT_").lower())
+
+
+def dims(shape: Any) -> list | None:
+    """A TensorShapeProto as a list, None for an unknown rank or dimension."""
+    if shape.unknown_rank:
+        return None
+    return [dim.size if dim.size >= 0 else None for dim in shape.dim]
+
 
 def message(full_name: str) -> Any:
     """The class of the TF message `full_name`, e.g. "tensorflow.MetaGraphDef"."""
