@@ -1,6 +1,8 @@
 """tfcollections.keras: the contract bit for bit, fit/train_on_batch without retracing,
 save/load, checkpoints, MirroredStrategy, FreezeSchedule and TrainableGuard."""
 
+import warnings
+
 import keras
 import keras_contract
 import numpy as np
@@ -127,6 +129,31 @@ def test_frozen_set_survives_save_and_load(tmp_path):
     assert int(loaded.optimizer.iterations.numpy()) == 4
     loaded.optimizer.attach(loaded)  # the fast path after a load: the frozen layer is real
     assert not loaded.get_layer("middle").trainable and loaded.get_layer("head").trainable
+    loaded.fit(X, Y, epochs=1, batch_size=32, verbose=0)
+    assert _unchanged(middle, loaded.get_layer("middle"))
+
+
+def test_a_model_saved_on_the_fast_path_loads_with_its_optimizer_state(tmp_path):
+    model = _model()
+    optimizer = tfc.keras.DynamicOptimizer(keras.optimizers.Adam(0.01), model=model)
+    model.compile(optimizer=optimizer, loss="mse")
+    optimizer.freeze("middle")
+    model.fit(X, Y, epochs=1, batch_size=32, verbose=0)
+    assert not model.get_layer("middle").trainable  # the fast path froze the layer itself
+    slots = [v.numpy().copy() for v in optimizer.inner_optimizer.variables]
+    model.save(tmp_path / "model.keras")
+    assert not model.get_layer("middle").trainable  # saving changed nothing in the model
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras warns when it skips an optimizer's state
+        loaded = keras.models.load_model(tmp_path / "model.keras")
+    assert _layers(loaded.optimizer.frozen) == ["middle", "middle"]
+    reloaded = [v.numpy() for v in loaded.optimizer.inner_optimizer.variables]
+    assert len(reloaded) == len(slots) and any(np.any(slot) for slot in slots[2:])
+    assert all(np.array_equal(old, new) for old, new in zip(slots, reloaded))
+    assert loaded.get_layer("middle").trainable  # as built: attach applies the frozen set
+    loaded.optimizer.attach(loaded)
+    assert not loaded.get_layer("middle").trainable and loaded.get_layer("head").trainable
+    middle = _weights(loaded.get_layer("middle"))
     loaded.fit(X, Y, epochs=1, batch_size=32, verbose=0)
     assert _unchanged(middle, loaded.get_layer("middle"))
 

@@ -181,7 +181,7 @@ def test_keras_archive_of_a_dynamic_optimizer_names_the_frozen_weights(artifacts
     _, data = _json(capsys, "dump", artifacts["root"] / "dynamic.keras")
     archive = data["keras"]
     assert archive["optimizer"]["class"] == "DynamicOptimizer"
-    assert archive["optimizer"]["dynamic"] is True
+    assert archive["optimizer"]["dynamic"] is True and archive["optimizer"]["attached"] is True
     assert archive["optimizer"]["config"]["inner_optimizer"]["class_name"] == "Adam"
     expected = [
         {"layer": layer.name, "index": index, "shape": list(weight.shape)}
@@ -192,8 +192,12 @@ def test_keras_archive_of_a_dynamic_optimizer_names_the_frozen_weights(artifacts
     assert archive["optimizer"]["frozen"] == expected and expected
     frozen_counts = {layer["path"]: layer["frozen"] for layer in archive["layers"]}
     assert frozen_counts == {"dyn_base": 2, "dyn_bn": 0, "dyn_head": 0}
+    # model=: a layer the optimizer froze is saved trainable (so that the optimizer's state
+    # loads), and attach(model) freezes it again after loading: not a disagreement.
+    assert [layer["trainable"] for layer in archive["layers"]] == [True, True, True]
     code, out, _ = _run(capsys, "audit", artifacts["root"] / "dynamic.keras")
-    assert code == 0 and "no problems" in out  # model=: the flags follow the frozen set
+    assert code == 0 and "no problems" in out
+    assert not model.get_layer("dyn_base").trainable  # saving left the live model as it was
 
 
 def test_audit_flags_a_layer_frozen_by_the_optimizer_with_trainable_still_on(artifacts, capsys):
@@ -287,10 +291,10 @@ def test_without_h5py_the_layers_show_and_the_missing_piece_is_named(artifacts):
     assert result.returncode == 0, result.stderr
     archive = json.loads(result.stdout)["keras"]
     assert archive["missing"] == "h5py" and archive["model"]["trainable_params"] is None
-    assert [(layer["path"], layer["trainable"]) for layer in archive["layers"]] == [
-        ("dyn_base", False),
-        ("dyn_bn", True),
-        ("dyn_head", True),
+    assert [(layer["path"], layer["class"]) for layer in archive["layers"]] == [
+        ("dyn_base", "Dense"),
+        ("dyn_bn", "BatchNormalization"),
+        ("dyn_head", "Dense"),
     ]
     assert archive["optimizer"]["dynamic"] is True and archive["optimizer"]["frozen"] is None
     text = _probe(

@@ -297,14 +297,18 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
             self._patterns.use(self._flag_values())
 
     def get_config(self) -> dict:
+        """`attached`: the model's frozen layers were saved with the trainable flag they were
+        built with (see `attach`); read by `tfcollections audit`, ignored when loading."""
         return {
             "name": self.name,
             "inner_optimizer": keras.saving.serialize_keras_object(self.inner_optimizer),
+            "attached": self._patterns is not None,
         }
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: Any = None) -> DynamicOptimizer:
         config = dict(config)
+        config.pop("attached", None)
         inner = keras.saving.deserialize_keras_object(
             config.pop("inner_optimizer"), custom_objects=custom_objects
         )

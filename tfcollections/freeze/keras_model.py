@@ -25,6 +25,9 @@ BATCHNORM_MODES = ("inference", "training")
 # The trainable flags each train function was traced with, by function: read by TrainableGuard.
 TRACED_WITH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+# Layers whose `trainable = False` is a pattern's doing, not the user's.
+_FROZEN_BY_PATTERN: weakref.WeakSet = weakref.WeakSet()
+
 
 def trainable_flags(model: Any) -> dict[str, bool]:
     """Every sublayer's `trainable`, by path: what a train function is traced with."""
@@ -53,6 +56,7 @@ class ModelPatterns:
             )
             others = [(v, v.trainable) for v in layer._trainable_variables if id(v) not in index]
             self._leaves.append((layer, own, others, keep_training))
+            _save_as_built(layer)
         self._tracing_train_step = False
         train_step = getattr(model.train_step, "unmarked", model.train_step)  # attached again
 
@@ -121,7 +125,31 @@ class ModelPatterns:
     def _apply(self, pattern: tuple[bool, ...]) -> None:
         for layer, own, others, keep_training in self._leaves:
             layer.trainable = keep_training or not all(pattern[i] for i in own)
+            if layer.trainable:
+                _FROZEN_BY_PATTERN.discard(layer)
+            else:
+                _FROZEN_BY_PATTERN.add(layer)
             for i in own:
                 self._candidates[i].trainable = not pattern[i]
             for variable, trainable in others:  # not the optimizer's: as they were
                 variable.trainable = trainable
+
+
+def _save_as_built(layer: Any) -> None:
+    """Make `layer.get_config()` report `trainable: true` while a pattern (not the user) has
+    it frozen. The frozen set is saved in the optimizer's flags; a saved model must load with
+    every candidate trainable, or Keras builds the optimizer for fewer variables than it saved
+    and cannot load its state (the wrapped optimizer's slots are skipped). After loading,
+    `attach(model)` applies the saved frozen set again."""
+    get_config = layer.get_config
+    if getattr(get_config, "as_built", False):
+        return
+
+    def config_as_built() -> dict:
+        config = get_config()
+        if "trainable" in config and layer in _FROZEN_BY_PATTERN and not layer.trainable:
+            config["trainable"] = True
+        return config
+
+    config_as_built.as_built = True
+    layer.get_config = config_as_built

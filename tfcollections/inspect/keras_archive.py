@@ -78,6 +78,12 @@ class KerasArchive:
     def dynamic(self) -> bool:
         return bool(self.optimizer) and self.optimizer.get("class_name") == _DYNAMIC
 
+    @property
+    def attached(self) -> bool:
+        """Saved by a DynamicOptimizer given the model: layers it froze were saved with the
+        trainable flag they were built with, and `attach(model)` after loading freezes them."""
+        return self.dynamic and bool((self.optimizer.get("config") or {}).get("attached"))
+
     def params(self) -> tuple[int, int] | None:
         """(trainable, non-trainable) parameter counts, None without the weights."""
         if self.missing or any(layer.shapes is None for layer in self.layers):
@@ -111,7 +117,7 @@ class KerasArchive:
         for layer in self.layers:
             if not layer.frozen:
                 continue
-            if all(layer.frozen) and layer.effective:
+            if all(layer.frozen) and layer.effective and not self.attached:
                 found.append((layer.path, FROZEN_BUT_TRAINABLE))
             elif not any(layer.frozen) and not layer.effective:
                 found.append((layer.path, TRAINABLE_OFF_NOT_FROZEN))
@@ -143,6 +149,7 @@ class KerasArchive:
                 "class": optimizer.get("class_name"),
                 "config": optimizer.get("config"),
                 "dynamic": self.dynamic,
+                "attached": self.attached,
                 "frozen": None
                 if not self.dynamic or self.note or self.missing
                 else [

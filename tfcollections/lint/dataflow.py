@@ -117,7 +117,7 @@ class Analysis(Protocol[S]):
 
 
 @dataclass
-class _Flows(Generic[S]):
+class _Flows:
     """Where paths leave a block: falling through, returning, breaking, continuing, raising."""
 
     normal: set = field(default_factory=set)
@@ -153,7 +153,7 @@ class Interpreter(Generic[S]):
         `initial`. `on_scope_done` is told after each scope so the analysis can keep or drop
         what it found there (dropped when the scope had too many paths)."""
         self._run_root(lambda: self._block(self._module.body, {initial}, Frame()), on_scope_done)
-        for function in self._functions.values():
+        for function in [*self._functions.values(), *_nested_functions(self._module)]:
             frame = self._frame_for(function, prefix="")
             self._run_root(lambda f=function, fr=frame: self._body(f, {initial}, fr), on_scope_done)
         for owner, methods in self._classes.items():
@@ -161,9 +161,6 @@ class Interpreter(Generic[S]):
                 self._run_root(
                     lambda o=owner, m=method: self._method_root(o, m, initial), on_scope_done
                 )
-        for function in _nested_functions(self._module):
-            frame = self._frame_for(function, prefix="")
-            self._run_root(lambda f=function, fr=frame: self._body(f, {initial}, fr), on_scope_done)
 
     def _run_root(self, run: Callable[[], object], on_scope_done: Callable[[bool], None]) -> None:
         self.instances = {}
@@ -207,9 +204,7 @@ class Interpreter(Generic[S]):
     def _suite(self, suite: cst.BaseSuite | None, states: set, frame: Frame) -> _Flows:
         if suite is None:
             return _Flows(normal=set(states))
-        if isinstance(suite, cst.IndentedBlock):
-            return self._block(suite.body, states, frame)
-        return self._block(suite.body, states, frame)  # a simple statement suite: `if x: y`
+        return self._block(suite.body, states, frame)  # an indented block, or `if x: y`
 
     def _statement(self, node: cst.CSTNode, states: set, frame: Frame) -> _Flows:
         handler = _STATEMENTS.get(type(node))
@@ -222,10 +217,9 @@ class Interpreter(Generic[S]):
             )
         return flows
 
-    def _simple_line(self, node: cst.SimpleStatementLine, states: set, frame: Frame) -> _Flows:
-        return self._block(node.body, states, frame)
-
-    def _simple_suite(self, node: cst.SimpleStatementSuite, states: set, frame: Frame) -> _Flows:
+    def _small_statements(
+        self, node: cst.SimpleStatementLine | cst.SimpleStatementSuite, states: set, frame: Frame
+    ) -> _Flows:
         return self._block(node.body, states, frame)
 
     def _expression_statement(self, node: cst.CSTNode, states: set, frame: Frame) -> _Flows:
@@ -610,8 +604,8 @@ class _AssignedNames(cst.CSTVisitor):
 
 _SMALL_STATEMENTS = (cst.Expr, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Del)
 _STATEMENTS: dict[type, Callable] = {
-    cst.SimpleStatementLine: Interpreter._simple_line,
-    cst.SimpleStatementSuite: Interpreter._simple_suite,
+    cst.SimpleStatementLine: Interpreter._small_statements,
+    cst.SimpleStatementSuite: Interpreter._small_statements,
     cst.Expr: Interpreter._expression_statement,
     cst.Assign: Interpreter._assign,
     cst.AnnAssign: Interpreter._assign,
