@@ -129,15 +129,15 @@ def _dump_archive(args: argparse.Namespace, loaded) -> int:
     if archive.dynamic and not (archive.note or archive.missing):
         frozen = archive.frozen_weights()
         blocks.append(f"frozen by DynamicOptimizer: {len(frozen)} of {len(archive.flags or [])}")
-        if archive.attached:
-            blocks.append(
-                "(saved with model=: layers it froze are saved trainable, as built; after "
-                "load_model, model.optimizer.attach(model) freezes them again)"
-            )
         if frozen:
             rows = [(path, index, _shape(shape)) for path, index, shape in frozen]
             blocks.append(tabulate(rows, headers=["layer", "weight", "shape"],
                                    tablefmt=args.tablefmt))  # fmt: skip
+        if archive.attached:
+            blocks.append(
+                "(saved with model=: a layer it froze is saved trainable, as built, and counted "
+                "frozen; after load_model, model.optimizer.attach(model) freezes it again)"
+            )
     if archive.note:
         blocks.append(f"frozen set: {archive.note}")
     if archive.missing:

@@ -195,6 +195,9 @@ def test_keras_archive_of_a_dynamic_optimizer_names_the_frozen_weights(artifacts
     # model=: a layer the optimizer froze is saved trainable (so that the optimizer's state
     # loads), and attach(model) freezes it again after loading: not a disagreement.
     assert [layer["trainable"] for layer in archive["layers"]] == [True, True, True]
+    assert archive["model"]["trainable_params"] == sum(
+        math.prod(w.shape) for w in model.trainable_weights
+    )  # counted as the live model (and the loaded one after attach) trains
     code, out, _ = _run(capsys, "audit", artifacts["root"] / "dynamic.keras")
     assert code == 0 and "no problems" in out
     assert not model.get_layer("dyn_base").trainable  # saving left the live model as it was

@@ -9,7 +9,9 @@ under the layer's own name; the same walk over `config.json` finds them.
 
 A weight counts as trainable, as in `model.trainable_weights`, when its layer and every model
 around it are trainable and it is not a weight Keras never trains (BatchNormalization's moving
-statistics, the statistics of Normalization layers).
+statistics, the statistics of Normalization layers). A layer that a DynamicOptimizer given the
+model froze entirely is saved with `trainable: true` (so that the optimizer's state loads) and
+counts as frozen, as it is once `attach(model)` runs after loading.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ class KerasArchive:
         for layer in self.layers:
             if not layer.frozen:
                 continue
-            if all(layer.frozen) and layer.effective and not self.attached:
+            if all(layer.frozen) and layer.effective:
                 found.append((layer.path, FROZEN_BUT_TRAINABLE))
             elif not any(layer.frozen) and not layer.effective:
                 found.append((layer.path, TRAINABLE_OFF_NOT_FROZEN))
@@ -316,3 +318,5 @@ def _read_flags(h5: Any, found: KerasArchive) -> None:
     flags = iter(found.flags)
     for layer in found.layers:
         layer.frozen = [next(flags) for kind in layer.trainable_kind if kind]
+        if found.attached and layer.frozen and all(layer.frozen):
+            layer.effective = False  # attach(model) freezes it, as before the save
