@@ -46,14 +46,15 @@ def lint_source(
     except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError) as error:
         return [_parse_error(source, path, error)]
     try:
-        visitors = _visit(module, active, Flow(source, keras), path)
+        visitors, failed = _visit(module, active, Flow(source, keras), path)
     except RecursionError:  # deeper than Python's default limit: again, with room for it
         try:
-            visitors = _with_deep_stack(lambda: _visit(module, active, Flow(source, keras), path))
+            visitors, failed = _with_deep_stack(
+                lambda: _visit(module, active, Flow(source, keras), path)
+            )
         except RecursionError:
             message = "cannot lint: the code is nested too deeply"
             return [Finding(path, 1, 1, PARSE_ERROR, message)]
-    visitors, failed = visitors
     reported = [
         (visitor.code, node, message) for visitor in visitors for node, message in visitor.reports
     ]
