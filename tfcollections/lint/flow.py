@@ -92,7 +92,9 @@ def shared_loops(a: Place, b: Place) -> set[int]:
 
 
 class Flow:
-    """The traversal state shared by every rule: scopes, bindings and branch arms."""
+    """The traversal state shared by every rule: scopes, bindings and branch arms; and what
+    the rules share about the whole file: its imports, the Keras it is linted for, and
+    analyses built once for several rules (`shared`)."""
 
     def __init__(self, source: bytes = b"", keras: str = "auto") -> None:
         self._source = source
