@@ -38,13 +38,12 @@ class TooManyPaths(Exception):
 @dataclass(frozen=True)
 class Frame:
     """One function being interpreted: how its names map to the keys of the outermost scope,
-    and where a finding inside it is reported (the outermost call, else the node itself)."""
+    what its parameters were given, and the calls that led to it (see `site`)."""
 
     prefix: str = ""
     aliases: dict[str, str] = field(default_factory=dict)
-    literals: dict[str, bool | None] = field(default_factory=dict)
+    literals: dict[str, bool | None] = field(default_factory=dict)  # every bound parameter
     locals: frozenset[str] = frozenset()
-    arguments: frozenset[str] = frozenset()  # parameters bound from the call's arguments
     call_site: cst.CSTNode | None = None
     calls: tuple[cst.Call, ...] = ()  # the calls that led here from the analysed scope
     owner: str | None = None  # the class whose method this is
@@ -96,7 +95,7 @@ class Frame:
             node = node.value
         if isinstance(node, cst.UnaryOperation):
             return self._from_arguments(node.expression)
-        return isinstance(node, cst.Name) and node.value in self.arguments
+        return isinstance(node, cst.Name) and node.value in self.literals
 
 
 class Analysis(Protocol[S]):
@@ -154,8 +153,7 @@ class Interpreter(Generic[S]):
         what it found there (dropped when the scope had too many paths)."""
         self._run_root(lambda: self._block(self._module.body, {initial}, Frame()), on_scope_done)
         for function in [*self._functions.values(), *_nested_functions(self._module)]:
-            frame = self._frame_for(function, prefix="")
-            self._run_root(lambda f=function, fr=frame: self._body(f, {initial}, fr), on_scope_done)
+            self._run_root(lambda f=function: self._body(f, {initial}, Frame()), on_scope_done)
         for owner, methods in self._classes.items():
             for method in methods.values():
                 self._run_root(
@@ -172,17 +170,18 @@ class Interpreter(Generic[S]):
         on_scope_done(True)
 
     def _method_root(self, owner: str, method: cst.FunctionDef, initial: S) -> None:
-        frame = replace(self._frame_for(method, prefix=""), owner=owner)
-        frame = replace(frame, aliases={**frame.aliases, **self._self_alias(method, "self")})
         states = {initial}
         init = self._classes[owner].get("__init__")
         if init is not None and init is not method:
-            init_frame = replace(frame, locals=self._local_names(init), prefix="__init__.")
             init_frame = replace(
-                init_frame, aliases=self._self_alias(init, "self"), stack=(id(init),)
+                self._frame_for(init, prefix="__init__."),
+                aliases=self._self_alias(init, "self"),
+                owner=owner,
+                stack=(id(init),),
             )
             states = self._returned_or_normal(self._body(init, states, init_frame))
-        self._body(method, states, replace(frame, stack=(id(method),)))
+        frame = Frame(aliases=self._self_alias(method, "self"), owner=owner, stack=(id(method),))
+        self._body(method, states, frame)
 
     # -- statements ---------------------------------------------------------------------
 
@@ -374,7 +373,6 @@ class Interpreter(Generic[S]):
             callee,
             aliases=aliases,
             literals=literals,
-            arguments=frozenset(literals),
             call_site=frame.site(call, *(argument.value for argument in call.args)),
             calls=(*frame.calls, call),
             owner=owner,
@@ -429,7 +427,8 @@ class Interpreter(Generic[S]):
         return flows.normal | flows.returned
 
     def _frame_for(self, function: cst.FunctionDef, prefix: str) -> Frame:
-        return Frame(prefix=prefix, locals=self._local_names(function) if prefix else frozenset())
+        """A frame whose locals are named apart from the caller's (`build.model`)."""
+        return Frame(prefix=prefix, locals=self._local_names(function))
 
     def _local_names(self, function: cst.FunctionDef) -> frozenset[str]:
         found = self._locals.get(id(function))

@@ -1,9 +1,10 @@
 """Where each node sits in its scope's control flow, and the names bound there.
 
 Updated by the engine before and after every node of the one traversal (before the rules see a
-node, after they leave it), so every rule asks the same questions cheaply: "can this run after
-that?", "what does this name stand for?". No LibCST metadata providers: they cost several
-times the parse.
+node, after they leave it), so every rule asks the same questions cheaply: "which loops and
+which arm of a try hold this?", "what does this name stand for?". Whether one place can run
+after another is the `dataflow` engine's question. No LibCST metadata providers: they cost
+several times the parse.
 """
 
 from __future__ import annotations
@@ -34,20 +35,11 @@ Binding = Imported | cst.BaseExpression | None
 @dataclass(frozen=True)
 class Place:
     """A node's position in the flow of its scope: which scope, visit order, and the arms of
-    the branching constructs (if/try/match/loops) it sits in, outermost first."""
+    the loops and try statements it sits in, outermost first."""
 
     scope: int
     order: int
     arms: tuple[tuple[int, str], ...]
-
-
-def can_follow(first: Place, then: Place) -> bool:
-    """True when `then` may run after `first` in one run of their scope: it comes later in
-    the text, or both sit in one loop; and they are not in exclusive arms of one construct.
-    Places in different scopes (functions) are never ordered."""
-    if first.scope != then.scope or _exclusive(first, then):
-        return False
-    return then.order > first.order or share_loop(first, then)
 
 
 def in_finally_of(change: Place, build: Place) -> bool:
@@ -60,28 +52,6 @@ def in_finally_of(change: Place, build: Place) -> bool:
     )
 
 
-def _exclusive(a: Place, b: Place) -> bool:
-    arms_of_a = dict(a.arms)
-    for construct, arm in b.arms:
-        other = arms_of_a.get(construct)
-        if other is not None and other != arm and _exclusive_arms(other, arm):
-            return True
-    return False
-
-
-def _exclusive_arms(one: str, other: str) -> bool:
-    pair = {one, other}
-    if pair == {"then", "else"}:
-        return True
-    kinds = {arm.rstrip("0123456789") for arm in pair}
-    return kinds in ({"except"}, {"case"}, {"except", "try-else"})
-
-
-def share_loop(a: Place, b: Place) -> bool:
-    """True when both places are in the body of one loop of the same scope."""
-    return bool(shared_loops(a, b))
-
-
 def shared_loops(a: Place, b: Place) -> set[int]:
     """The loops (ids of their For/While nodes) whose body holds both places."""
     if a.scope != b.scope:
@@ -92,7 +62,7 @@ def shared_loops(a: Place, b: Place) -> set[int]:
 
 
 class Flow:
-    """The traversal state shared by every rule: scopes, bindings and branch arms; and what
+    """The traversal state shared by every rule: scopes, bindings, loop and try arms; and what
     the rules share about the whole file: its imports, the Keras it is linted for, and
     analyses built once for several rules (`shared`)."""
 
@@ -237,9 +207,6 @@ class Flow:
             if child is not None:
                 self._pending_arms[id(child)] = (id(node), arm)
 
-    def _enter_if(self, node: cst.If) -> None:
-        self._expect_arms(node, [(node.body, "then"), (node.orelse, "else")])
-
     def _enter_try(self, node: cst.Try | cst.TryStar) -> None:
         arms = [(node.body, "try"), (node.orelse, "try-else"), (node.finalbody, "finally")]
         arms += [(handler, f"except{i}") for i, handler in enumerate(node.handlers)]
@@ -247,9 +214,6 @@ class Flow:
 
     def _enter_loop(self, node: cst.For | cst.While) -> None:
         self._expect_arms(node, [(node.body, "loop"), (node.orelse, "loop-else")])
-
-    def _enter_match(self, node: cst.Match) -> None:
-        self._expect_arms(node, [(case, f"case{i}") for i, case in enumerate(node.cases)])
 
     def _leave_assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -320,12 +284,10 @@ _ON_ENTER = {
     cst.FunctionDef: Flow._enter_scope,
     cst.Lambda: Flow._enter_scope,
     cst.ClassDef: Flow._enter_scope,
-    cst.If: Flow._enter_if,
     cst.Try: Flow._enter_try,
     cst.TryStar: Flow._enter_try,
     cst.For: Flow._enter_loop,
     cst.While: Flow._enter_loop,
-    cst.Match: Flow._enter_match,
     cst.Import: Flow._bind_import,
     cst.ImportFrom: Flow._bind_import_from,
 }

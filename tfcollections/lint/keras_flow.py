@@ -206,30 +206,27 @@ class KerasFlow:
 
     # -- names --------------------------------------------------------------------------
 
-    def _is_module(self, expr: cst.BaseExpression, frame: Frame) -> bool:
-        """`re.compile`, `tf.keras...`: a receiver that is an imported module, not a value."""
-        while isinstance(expr, cst.Attribute):
-            expr = expr.value
-        return (
-            isinstance(expr, cst.Name)
-            and expr.value in self.imports
-            and expr.value not in frame.aliases
-            and expr.value not in frame.locals
-        )
-
-    def _builds_model(self, call: cst.Call, frame: Frame) -> bool:
-        """`keras.Model(...)`, `Sequential([...])`, `tf.keras.models.Model(...)`."""
-        dotted = _dotted(call.func)
+    def _imported(self, expr: cst.BaseExpression, frame: Frame) -> str | None:
+        """The dotted name `expr` stands for through an import of the file (`tf.keras.Model` ->
+        `tensorflow.keras.Model`); None for a value, or a name the frame binds itself. (Flow's
+        `qualify` answers this during the traversal; the dataflow runs after it.)"""
+        dotted = _dotted(expr)
         if dotted is None:
-            return False
+            return None
         root, _, rest = dotted.partition(".")
         imported = self.imports.get(root)
         if imported is None or root in frame.aliases or root in frame.locals:
-            return False
-        full = f"{imported}.{rest}" if rest else imported
-        if not tfnames.is_tf_or_keras(full):
-            return False
-        return full.rsplit(".", 1)[-1] in _MODEL_CLASSES
+            return None
+        return f"{imported}.{rest}" if rest else imported
+
+    def _is_module(self, expr: cst.BaseExpression, frame: Frame) -> bool:
+        """`re.compile`, `tf.keras...`: a receiver that is an imported module, not a value."""
+        return self._imported(expr, frame) is not None
+
+    def _builds_model(self, call: cst.Call, frame: Frame) -> bool:
+        """`keras.Model(...)`, `Sequential([...])`, `tf.keras.models.Model(...)`."""
+        full = self._imported(call.func, frame)
+        return tfnames.is_tf_or_keras(full) and full.rsplit(".", 1)[-1] in _MODEL_CLASSES
 
 
 class KerasFlowRule(LintRule):
