@@ -126,7 +126,7 @@ def _dump_archive(args: argparse.Namespace, loaded) -> int:
     if params is not None:
         blocks.append(f"trainable params: {params[0]:,}  non-trainable params: {params[1]:,}")
     blocks.append(f"optimizer: {_optimizer(archive.optimizer)}")
-    if archive.dynamic and not (archive.note or archive.missing):
+    if archive.frozen_known:
         frozen = archive.frozen_weights()
         blocks.append(f"frozen by DynamicOptimizer: {len(frozen)} of {len(archive.flags or [])}")
         if frozen:
@@ -266,7 +266,7 @@ def _audit_archive(args: argparse.Namespace, loaded) -> int:
         print(f"{layer}: {problem}: {PROBLEMS[problem]}")
     if not archive.dynamic:
         print("no DynamicOptimizer in this archive: no frozen set to check the flags against")
-    elif archive.note or archive.missing:
+    elif not archive.frozen_known:
         print(
             f"cannot check the frozen set: {archive.note or f'{archive.missing} is not installed'}"
         )

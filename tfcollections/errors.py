@@ -33,6 +33,10 @@ class UnknownTargetError(TfCollectionsError, ValueError):
     """A freeze target matches none of the optimizer's candidate variables."""
 
 
+class InspectError(TfCollectionsError):
+    """A TARGET of the tfcollections CLI that cannot be read: the message names it."""
+
+
 class TrainOpStateError(TfCollectionsError, RuntimeError):
     """A dynamic-optimizer call came before the train op was built, or without a session."""
 

@@ -129,8 +129,7 @@ def _node_member(name: str, nodes: dict, trainable: set[str]) -> Member:
 def _dtype(node: Any) -> str | None:
     for attribute in ("dtype", "T"):
         if attribute in node.attr and node.attr[attribute].WhichOneof("value") == "type":
-            enum = node.attr[attribute].DESCRIPTOR.fields_by_name["type"].enum_type
-            return protos.dtype_name(enum.values_by_number[node.attr[attribute].type].name)
+            return protos.dtype(node.attr[attribute], "type")
     return None
 
 

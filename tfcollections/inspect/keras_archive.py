@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfcollections.errors import TfCollectionsError
+from tfcollections.errors import InspectError
 
 CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
@@ -43,10 +43,6 @@ PROBLEMS = {
     TRAINABLE_OFF_NOT_FROZEN: "its trainable flag is off but the saved DynamicOptimizer does not "
     "freeze it: Keras will not train it, whatever the optimizer's frozen set says",
 }
-
-
-class ArchiveError(TfCollectionsError):
-    """A `.keras` file that cannot be read: the message names it and the problem."""
 
 
 @dataclass
@@ -81,6 +77,11 @@ class KerasArchive:
         return bool(self.optimizer) and self.optimizer.get("class_name") == _DYNAMIC
 
     @property
+    def frozen_known(self) -> bool:
+        """A DynamicOptimizer was saved and its frozen flags were read and matched."""
+        return self.dynamic and not self.note and not self.missing
+
+    @property
     def attached(self) -> bool:
         """Saved by a DynamicOptimizer given the model: layers it froze were saved with the
         trainable flag they were built with, and `attach(model)` after loading freezes them."""
@@ -113,7 +114,7 @@ class KerasArchive:
     def problems(self) -> list[tuple[str, str]]:
         """(layer path, problem) where a layer's trainable flag disagrees with the frozen set
         of the saved DynamicOptimizer; [] when there is none to compare with."""
-        if not self.dynamic or self.note or self.missing:
+        if not self.frozen_known:
             return []
         found = []
         for layer in self.layers:
@@ -153,7 +154,7 @@ class KerasArchive:
                 "dynamic": self.dynamic,
                 "attached": self.attached,
                 "frozen": None
-                if not self.dynamic or self.note or self.missing
+                if not self.frozen_known
                 else [
                     {"layer": path, "index": index, "shape": shape}
                     for path, index, shape in self.frozen_weights()
@@ -170,25 +171,25 @@ def is_archive(path: Path) -> bool:
 
 
 def read(path: Path) -> KerasArchive:
-    """The archive at `path`. Raises ArchiveError naming the file and what is wrong with it."""
+    """The archive at `path`. Raises InspectError naming the file and what is wrong with it."""
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if CONFIG not in names:
-                raise ArchiveError(f"{path}: not a Keras archive: it has no {CONFIG}")
+                raise InspectError(f"{path}: not a Keras archive: it has no {CONFIG}")
             config = _json(path, archive.read(CONFIG), CONFIG)
             metadata = archive.read("metadata.json") if "metadata.json" in names else b"{}"
             weights = archive.read(WEIGHTS) if WEIGHTS in names else None
     except zipfile.BadZipFile as error:
-        raise ArchiveError(
+        raise InspectError(
             f"{path}: not a .keras archive (not a valid zip file: {error})"
         ) from None
     except (zlib.error, EOFError) as error:
-        raise ArchiveError(f"{path}: a damaged .keras archive ({error})") from None
+        raise InspectError(f"{path}: a damaged .keras archive ({error})") from None
     except OSError as error:
-        raise ArchiveError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise InspectError(f"{path}: cannot read: {error.strerror or error}") from None
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ArchiveError(f"{path}: {CONFIG} does not describe a Keras model")
+        raise InspectError(f"{path}: {CONFIG} does not describe a Keras model")
     found = KerasArchive(
         source=str(path),
         keras_version=_json(path, metadata, "metadata.json").get("keras_version"),
@@ -210,7 +211,7 @@ def _json(path: Path, data: bytes, name: str) -> Any:
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
-        raise ArchiveError(f"{path}: {name} is not valid JSON ({error})") from None
+        raise InspectError(f"{path}: {name} is not valid JSON ({error})") from None
 
 
 def _open_weights(path: Path, data: bytes, found: KerasArchive) -> Any:
@@ -223,7 +224,7 @@ def _open_weights(path: Path, data: bytes, found: KerasArchive) -> Any:
         return h5py.File(io.BytesIO(data), "r")
     except (OSError, ValueError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ArchiveError(f"{path}: {WEIGHTS} is not a valid HDF5 file ({message})") from None
+        raise InspectError(f"{path}: {WEIGHTS} is not a valid HDF5 file ({message})") from None
 
 
 def _walk(model: dict, h5: Any, prefix: str, enclosing: bool, out: list[ArchiveLayer]) -> None:

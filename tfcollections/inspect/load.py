@@ -18,17 +18,13 @@ from typing import Any
 from google.protobuf import message as protobuf_message
 from google.protobuf import text_format
 
-from tfcollections.errors import TfCollectionsError
+from tfcollections.errors import InspectError
 from tfcollections.inspect import keras_archive, protos
 from tfcollections.inspect.graphs import GraphData, from_live_graph, from_meta_graph
 from tfcollections.inspect.keras_archive import KerasArchive
 
 _TEXT_SUFFIXES = (".pbtxt", ".meta.txt", ".txt")
 _ENTRY_POINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-
-
-class InspectError(TfCollectionsError):
-    """A TARGET that cannot be read: the message names it."""
 
 
 @dataclass
@@ -56,10 +52,7 @@ def load(target: str, tag_set: str | None = None) -> Loaded:
         return Loaded(str(meta), [_meta_graph(meta)])
     if path.is_file():
         if keras_archive.is_archive(path):
-            try:
-                return Loaded(target, [], keras_archive.read(path))
-            except keras_archive.ArchiveError as error:
-                raise InspectError(str(error)) from None
+            return Loaded(target, [], keras_archive.read(path))
         if path.suffix == ".py":
             return Loaded(target, [_run_script(target, lambda: _run_path(target))])
         return Loaded(target, [_meta_graph(path)])

@@ -46,9 +46,8 @@ def object_variables(meta: Any) -> list[ObjectVariable]:
         listed = [_TRAINABLE_LISTS[p.split("/")[-2]] for p in node_paths if _in_list(p)]
         trainable = listed[0] if listed else variable.trainable
         shown = min(node_paths, key=_preference)
-        found.append((shown, ObjectVariable(
-            shown, variable.name, _dtype(variable), protos.dims(variable.shape), bool(trainable)
-        )))  # fmt: skip
+        dtype, shape = protos.dtype(variable, "dtype"), protos.dims(variable.shape)
+        found.append((shown, ObjectVariable(shown, variable.name, dtype, shape, bool(trainable))))
         if not _private(shown):
             public_names.add(variable.name)
     # A copy reachable only through private attributes (Keras's `_all_variables`) of a variable
@@ -91,11 +90,3 @@ def _preference(path: str) -> tuple:
     private, the plain `variables` list over the (non_)trainable ones, then the shortest."""
     parts = path.split("/")
     return (_private(path), sum(part.isdigit() for part in parts), _in_list(path), len(parts), path)
-
-
-def _dtype(variable: Any) -> str | None:
-    enum = variable.DESCRIPTOR.fields_by_name["dtype"].enum_type
-    value = enum.values_by_number.get(variable.dtype)
-    if value is None or value.name == "DT_INVALID":
-        return None
-    return protos.dtype_name(value.name)

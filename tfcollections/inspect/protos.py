@@ -26,9 +26,14 @@ _DTYPE_NAMES = {
 }  # fmt: skip
 
 
-def dtype_name(enum_name: str) -> str:
-    """`DT_FLOAT` -> `float32`, `DT_INT64` -> `int64`: the name TensorFlow prints."""
-    return _DTYPE_NAMES.get(enum_name, enum_name.removeprefix("DT_").lower())
+def dtype(message: Any, field: str) -> str | None:
+    """The DataType in `message.field` by the name TensorFlow prints (`DT_FLOAT` -> `float32`,
+    `DT_INT64` -> `int64`); None for DT_INVALID (not set) or a number TF does not know."""
+    enum = message.DESCRIPTOR.fields_by_name[field].enum_type
+    value = enum.values_by_number.get(getattr(message, field))
+    if value is None or value.name == "DT_INVALID":
+        return None
+    return _DTYPE_NAMES.get(value.name, value.name.removeprefix("DT_").lower())
 
 
 def dims(shape: Any) -> list | None:
