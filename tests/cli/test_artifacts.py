@@ -176,6 +176,21 @@ def test_keras_archive_layers_counts_and_optimizer(artifacts, capsys):
     assert "optimizer: Adam (learning_rate=0.001" in out
 
 
+def test_keras_archive_counts_statistics_as_keras_does(tmp_path, capsys):
+    normalize = keras.layers.Normalization(name="norm")
+    normalize.adapt(np.random.default_rng(2).normal(size=(32, 4)).astype("float32"))
+    model = keras.Sequential([keras.Input((4,)), normalize, keras.layers.Dense(1, name="out")])
+    model.save(tmp_path / "normalized.keras")
+    _, data = _json(capsys, "dump", tmp_path / "normalized.keras")
+    assert data["keras"]["model"]["trainable_params"] == sum(
+        math.prod(w.shape) for w in model.trainable_weights
+    )
+    assert data["keras"]["model"]["non_trainable_params"] == sum(
+        math.prod(w.shape) for w in model.non_trainable_weights
+    )
+    assert model.non_trainable_weights  # the statistics are there, and not trained
+
+
 def test_keras_archive_of_a_dynamic_optimizer_names_the_frozen_weights(artifacts, capsys):
     model, optimizer = artifacts["dynamic"]
     _, data = _json(capsys, "dump", artifacts["root"] / "dynamic.keras")

@@ -1,6 +1,10 @@
 """Which Keras a file is linted for: `auto` per file from its imports and what is installed,
 `--keras` / `[tool.tfc-lint] keras` to say it; and the dataflow's limits never crash a file."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tfcollections.lint import keras_target
@@ -133,3 +137,23 @@ def test_a_rule_whose_analysis_fails_gives_tfc000_and_the_others_still_report():
         ("TFC004", 3),
     ]
     assert "TFC999 failed on this file (KeyError('boom'))" in findings[0].message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("legacy", "major"), [("1", 2), (None, 3)])
+def test_tf_keras_is_what_tensorflow_itself_gives(legacy, major):
+    """`auto` for `tf.keras`, against what `tf.keras` is when TensorFlow is imported."""
+    environment = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    if legacy:
+        environment["TF_USE_LEGACY_KERAS"] = legacy
+    probe = (
+        "import tensorflow as tf; from tfcollections.lint import keras_target;"
+        "print(tf.keras.__name__.split('.')[0], keras_target.tf_keras_major())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=environment
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    package, decided = result.stdout.split()
+    assert package == ("tf_keras" if major == 2 else "keras")
+    assert int(decided) == major

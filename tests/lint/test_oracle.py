@@ -84,6 +84,30 @@ def test_findings_are_exactly_where_keras_differs_from_the_code(program, version
     assert all(f"under Keras {version}," in finding.message for finding in findings)
 
 
+def test_under_keras_3_a_model_frozen_when_read_only_warns():
+    """What TFC005 says of Keras 3: the call trains nothing, and says so only in a warning."""
+    probe = """
+import warnings
+import keras
+import numpy as np
+d = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+d.compile(optimizer="sgd", loss="mse")
+d.trainable = False
+before = [w.numpy().copy() for w in d.weights]
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    d.train_on_batch(np.ones((8, 4)), np.zeros((8, 1)))
+assert all((old == w.numpy()).all() for old, w in zip(before, d.weights)), "it trained"
+print(sorted({str(w.message) for w in caught}))
+"""
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=environment
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "The model does not have any trainable weights." in result.stdout
+
+
 def _intended(program: Path) -> dict[int, list[set[str]]]:
     intended = {}
     for number, line in enumerate(program.read_text().splitlines(), start=1):

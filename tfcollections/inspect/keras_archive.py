@@ -30,7 +30,7 @@ from tfcollections.errors import InspectError
 
 CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
-_STATISTICS_LAYERS = {"Normalization", "Discretization"}  # every weight is a statistic
+_STATISTICS_LAYERS = {"Normalization"}  # every weight is a statistic: mean, variance, count
 _DYNAMIC = "DynamicOptimizer"
 
 
