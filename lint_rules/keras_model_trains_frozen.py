@@ -6,24 +6,36 @@ from tfcollections.lint import keras_flow
 
 
 class KerasModelTrainsFrozen(keras_flow.KerasFlowRule):
-    """A model trained while it was frozen when Keras read its trainable set: it trains nothing.
+    """A model trained on a trainable set it was not meant to have: frozen, or another model's.
 
     Keras 2 took the set at `compile()`; Keras 3 reads it at the first training call after
     `compile()`. Keras's own GAN idiom, `d.compile(); d.trainable = False; gan = Model(z, d(g(z)));
     gan.compile()` and then `d.train_on_batch()` in the loop, is right under Keras 2 and under
     Keras 3 the discriminator never trains (the only sign is a "no trainable weights" warning).
-    Under any Keras, `m.trainable = False` before `m.compile()` and `m.fit()` trains nothing.
-    Reported at the training call. Set `d.trainable = True` before its first training call (and
-    False again before the combined model's), or freeze per model with
+    The same holds when the combined model is built over `d`'s outputs unpacked
+    (`valid, label = d(img)`), when `d` comes from a builder or from `load_model`, and when a
+    frozen view over `d`'s tensors (`Model(d.inputs, d.outputs)`) shares its layers. Under any
+    Keras, `m.trainable = False` before `m.compile()` and `m.fit()` trains nothing. Under Keras 3
+    a model compiled before the toggles meant for the next model (WGAN-GP: `critic_model`
+    compiled with `g` frozen, then `c.trainable = False; g.trainable = True` for
+    `generator_model`) trains with the next model's set: its step trains `g`, never `c`.
+    Reported at the training call. Set the flags the model needs before its first training
+    call (and back before the other model's), or freeze per model with
     `tfcollections.keras.DynamicOptimizer`.
     """
 
     code = "TFC005"
     name = "keras-model-trains-frozen"
     MESSAGE = (
-        "under Keras {keras}, {model} is frozen when Keras reads its trainable set {when}, so "
-        "this call trains nothing{contrast}; set {model}.trainable = True before {before}, or "
-        "freeze per model with tfcollections.keras.DynamicOptimizer"
+        "under Keras {keras}, {model} is frozen{by} when Keras reads its trainable set {when}, "
+        "so this call trains nothing{contrast}; set {model}.trainable = True before {before}, "
+        "or freeze per model with tfcollections.keras.DynamicOptimizer"
+    )
+    MESSAGE_OTHER_SET = (
+        "under Keras 3, {model} reads its trainable set at its first training call, after "
+        "{changes} made for {target}: this call trains with {target}'s set, not the one {model} "
+        "was compiled with (Keras 2 took that at compile()); set them back before {model}'s "
+        "training calls, or freeze per model with tfcollections.keras.DynamicOptimizer"
     )
     PRECHECK = ((b"trainable",), (b"fit", b"train_on_batch"))
 
@@ -60,6 +72,31 @@ model.trainable = True
 base.trainable = False
 model.compile(optimizer="adam", loss="mse")
 model.fit(x, y)
+""",
+        # One name rebound to a new model over the frozen one: the new model trains its head.
+        """
+import keras
+model = keras.applications.MobileNetV2(include_top=False, weights=None)
+model.trainable = False
+model = keras.Model(model.input, keras.layers.Dense(1)(model.output))
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y)
+""",
+        # Keras 2: the combined model over d's unpacked outputs holds d; d's compile() came
+        # first. A builder returning the models; load_model compiles what it loads.
+        """
+import tf_keras as keras
+def build():
+    d = keras.models.load_model("d.keras")
+    d.trainable = False
+    valid, label = d(g(z))
+    combined = keras.Model(z, [valid, label])
+    combined.compile(optimizer="adam", loss="mse")
+    return d, combined
+d, combined = build()
+for step in range(1000):
+    d.train_on_batch(real, ones)
+    combined.train_on_batch(noise, ones)
 """,
     ]
 
@@ -100,16 +137,48 @@ class GAN:
             self.discriminator.train_on_batch(imgs, valid)  # <- TFC005
             self.combined.train_on_batch(noise, valid)
 """,
+        # Keras 3: a frozen view over d's tensors shares d's layers.
+        """
+import keras
+d.compile(optimizer="adam", loss="mse")
+frozen_d = keras.Model(d.inputs, d.outputs)
+frozen_d.trainable = False
+gan = keras.Model(z, frozen_d(g(z)))
+gan.compile(optimizer="adam", loss="mse")
+d.train_on_batch(real, ones)  # <- TFC005
+""",
+        # Keras 3, WGAN-GP: critic_model reads the toggles made for generator_model.
+        """
+import keras
+g.trainable = False
+critic_model = keras.Model([real_in, z], [c(real_in), c(g(z))])
+critic_model.compile(optimizer="adam", loss=["mse", "mse"])
+c.trainable = False
+g.trainable = True
+generator_model = keras.Model(z, c(g(z)))
+generator_model.compile(optimizer="adam", loss="mse")
+for step in range(1000):
+    critic_model.train_on_batch([real, noise], [ones, ones])  # <- TFC005
+    generator_model.train_on_batch(noise, ones)
+""",
     ]
 
     def report_from(self, analysis: keras_flow.KerasFlow) -> None:
         keras3 = analysis.keras == 3
         for frozen in analysis.frozen.values():
-            message = self.MESSAGE.format(
-                keras=analysis.keras,
-                model=frozen.model,
-                when=analysis.when_read(),
-                contrast=" (Keras 2 took the set at compile(); Keras 3 does not)" if keras3 else "",
-                before="its first training call after compile()" if keras3 else "compile()",
-            )
+            if frozen.target:
+                message = self.MESSAGE_OTHER_SET.format(
+                    model=frozen.model, changes=", ".join(frozen.changes), target=frozen.target
+                )
+            else:
+                message = self.MESSAGE.format(
+                    keras=analysis.keras,
+                    model=frozen.model,
+                    by=f" (by {frozen.changes[0]})" if frozen.changes else "",
+                    when=analysis.when_read(),
+                    contrast=" (Keras 2 took the set at compile(); Keras 3 does not)"
+                    if keras3
+                    else "",
+                    before="its first training call after compile()" if keras3 else "compile()",
+                )
             self.report(frozen.node, message)

@@ -20,23 +20,49 @@ _ASSIGNED = rb"\s*(?::[^=\n]*)?=(?!=)([^\n]*)\n?([^\n]*)"  # the rest of the lin
 
 
 class NonBoolTrainable(LintRule):
-    """`trainable=` receives a tensor or variable: trainable is a Python bool, read once.
+    """`trainable=` receives a tensor or variable where the library rejects it or ignores it.
 
-    `tf.Variable(..., trainable=flag)` adds the variable to TRAINABLE_VARIABLES when it is
-    created, and the attribute is read-only afterwards. A boolean tensor or variable as `flag`
-    raises under TF2 behaviour and is silently taken as True after `disable_v2_behavior()`: the
-    variable always trains. Plain names of unknown origin (`trainable=is_training`), bool
-    expressions, and calls that do not resolve through imports to TensorFlow or Keras (a
-    named tuple's `trainable` field, the user's own function) are not findings. Pass a Python
-    bool, and freeze at run time with `tfcollections.DynamicOptimizer`.
+    What happens depends on the library and on graph or eager mode (checked on TensorFlow 2.21,
+    Keras 3 and tf_keras 2.21):
+    - Keras 3 layers raise `ValueError` ("Expected `trainable` to be a boolean") for any tensor
+      or variable.
+    - In graph mode (the file opens a `Session`, makes a `placeholder`, enters a graph or calls
+      `disable_v2_behavior()`/`disable_eager_execution()`), `tf.Variable`, `get_variable` and
+      Keras 2 layers raise `OperatorNotAllowedInGraphError` for a tensor; a *variable* as the
+      flag is taken as True after `disable_v2_behavior()`: the variable always trains (the
+      seed's trap).
+    - Keras 2 (tf_keras) layers keep a variable flag, and `fit()` raises when it traces the
+      step.
+    Eager TensorFlow reads an eager tensor's value once and does what the code says:
+    `tf.Variable(x, trainable=tf.constant(False))` is not watched by a GradientTape, and a tf_keras
+    layer built with `trainable=tf.constant(False)` does not train; neither is a finding. Plain
+    names of unknown origin (`trainable=is_training`), bool expressions, and calls that do not
+    resolve through imports to TensorFlow or Keras are not findings either. Pass a Python bool,
+    and freeze at run time with `tfcollections.DynamicOptimizer`.
     """
 
     code = "TFC002"
     name = "non-bool-trainable"
     MESSAGE = (
-        "trainable= receives a tensor or variable: trainable is a Python bool read once when the "
-        "variable is created (TF2 raises, TF1 trains it anyway); pass a bool and freeze at run "
-        "time with tfcollections.DynamicOptimizer"
+        "trainable= receives a tensor in graph mode: TensorFlow raises "
+        "OperatorNotAllowedInGraphError (a symbolic tensor is not a bool); pass a Python bool "
+        "and freeze at run time with tfcollections.DynamicOptimizer"
+    )
+    MESSAGE_GRAPH_VARIABLE = (
+        "trainable= receives a variable in graph mode: after disable_v2_behavior() TensorFlow "
+        "takes it as True and this variable always trains (TF2 behaviour raises "
+        "OperatorNotAllowedInGraphError); pass a Python bool and freeze at run time with "
+        "tfcollections.DynamicOptimizer"
+    )
+    MESSAGE_KERAS3 = (
+        "trainable= receives a tensor or variable: Keras 3 raises ValueError (it expects a "
+        "bool); pass a Python bool and freeze at run time with "
+        "tfcollections.keras.DynamicOptimizer"
+    )
+    MESSAGE_KERAS2_VARIABLE = (
+        "trainable= receives a variable: Keras 2 keeps it and fit() raises "
+        "OperatorNotAllowedInGraphError when it traces the training step; pass a Python bool "
+        "and freeze at run time with tfcollections.keras.DynamicOptimizer"
     )
 
     @classmethod
@@ -93,14 +119,24 @@ def make(value, trainable):
     return value, trainable
 pair = make(1.0, trainable=tf.constant(True))
 """,
+        # Eager TensorFlow and tf_keras read an eager tensor's value: the code does what it says.
+        """
+import tensorflow as tf
+import tf_keras
+frozen = tf.constant(False)
+w = tf.Variable(1.0, trainable=frozen)
+layer = tf_keras.layers.Dense(3, trainable=tf.constant(False))
+""",
     ]
 
     INVALID = [
-        # The seed's first attempt.
+        # The seed's first attempt, in a TF1 session script.
         """
 import tensorflow as tf
 trainable = tf.Variable(False, dtype=tf.bool)
 loss = tf.Variable(3.0, dtype=tf.float32, trainable=trainable)  # <- TFC002
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
 """,
         """
 import tensorflow.compat.v1 as tf
@@ -117,14 +153,14 @@ d = tf.Variable(2.0, trainable=(alias))  # <- TFC002
 e: tf.Tensor = tf.convert_to_tensor(False)
 f = tf.Variable(3.0, trainable=e)  # <- TFC002
 """,
-        # Keras 3 and Keras 2 (tf_keras) layers.
+        # Keras 3 rejects any tensor; tf_keras fails at fit() on a variable flag.
         """
 import keras
 import tf_keras
 import tensorflow as tf
 flag = tf.constant(False)
 a = keras.layers.Dense(3, trainable=flag)  # <- TFC002
-b = tf_keras.layers.Dense(3, trainable=flag)  # <- TFC002
+b = tf_keras.layers.Dense(3, trainable=tf.Variable(False))  # <- TFC002
 """,
     ]
 
@@ -133,7 +169,32 @@ b = tf_keras.layers.Dense(3, trainable=flag)  # <- TFC002
             keyword = arg.keyword
             if keyword is None or keyword.value != "trainable":
                 continue
-            if patterns.makes_tensor(self.flow, arg.value) and tfnames.is_tf_or_keras(
-                self.flow.qualify(node.func)
-            ):
-                self.report(arg)
+            factory = patterns.tensor_factory(self.flow, arg.value)
+            callee = self.flow.qualify(node.func)
+            if factory is not None and tfnames.is_tf_or_keras(callee):
+                message = self._what_happens(callee, factory)
+                if message is not None:
+                    self.report(arg, message)
+
+    def _what_happens(self, callee: str, factory: str) -> str | None:
+        """The message for `callee(trainable=<factory>(...))`, or None where the library does
+        what the code says (eager tensors)."""
+        keras = self.flow.keras_of(callee)
+        variable = factory in tfnames.VARIABLE_FACTORIES
+        graph = factory in tfnames.GRAPH_ONLY_FACTORIES or self._graph_mode()
+        if keras == 3:
+            return self.MESSAGE_KERAS3
+        if graph:
+            return self.MESSAGE_GRAPH_VARIABLE if variable and keras is None else self.MESSAGE
+        if keras == 2 and variable:
+            return self.MESSAGE_KERAS2_VARIABLE
+        return None
+
+    def _graph_mode(self) -> bool:
+        return self.flow.shared("graph_mode", lambda: bool(_GRAPH_MODE.search(self.flow.source)))
+
+
+_GRAPH_MODE = re.compile(
+    rb"\b(?:Session|InteractiveSession|MonitoredTrainingSession|placeholder|as_default"
+    rb"|disable_v2_behavior|disable_eager_execution)\b"
+)

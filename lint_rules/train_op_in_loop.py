@@ -18,9 +18,11 @@ class TrainOpInLoop(LintRule):
     grows on every step and every step gets slower. Build the train op once, before the loop;
     to change what trains per step use `tfcollections.DynamicOptimizer`. Not findings: bounded
     sweeps (a loop over a literal list, tuple or set, or `range()` of at most 16 steps), loops
-    that build in a fresh graph (`with tf.Graph().as_default():`, `reset_default_graph()`
-    before the build), `tf.function` bodies, and eager `GradientTape` loops; `.eval()` counts
-    as a session run with `session=`/`feed_dict=` or on a name bound to a TensorFlow call.
+    whose every iteration builds in a fresh graph (`with tf.Graph().as_default():` or
+    `reset_default_graph()` inside the loop, before the build: a `with` around the whole
+    training loop is one graph that grows), `tf.function` bodies, and eager `GradientTape`
+    loops; `.eval()` counts as a session run with `session=`/`feed_dict=` or on a name bound
+    to a TensorFlow call.
     """
 
     code = "TFC003"
@@ -144,18 +146,34 @@ for step in steps:
     op = opt.apply_gradients(pairs)  # <- TFC003
     print(total.eval())
 """,
+        # One fresh graph around the whole loop, and a bounded sweep inside an endless loop:
+        # each session step adds to the same graph.
+        """
+import tensorflow as tf
+graph = tf.Graph()
+with graph.as_default(), tf.Session() as sess:
+    while True:
+        for i in range(len(cfg)):
+            train_op = opt.minimize(losses[i])  # <- TFC003
+        sess.run(train_op)
+with tf.Graph().as_default():
+    for step in range(1000):
+        with tf.Session() as sess:
+            sess.run(opt.minimize(loss))  # <- TFC003
+""",
     ]
 
     def __init__(self, *args: object) -> None:
         super().__init__(*args)
-        self._builds: list[tuple[cst.Call, Place]] = []
+        self._builds: list[tuple[cst.Call, Place, frozenset[int]]] = []
         self._runs: list[Place] = []
         self._resets: list[Place] = []
         self._bounded_loops: set[int] = set()
         self._taped_loops: set[int] = set()
         self._tf_functions: set[int] = set()
-        self._fresh_withs: list[bool] = []  # per enclosing `with`: does it enter a new graph
-        self._fresh_graphs = 0  # how many of them do
+        # per enclosing `with` that enters a new graph: the loops around it, whose every
+        # iteration builds in a graph of its own
+        self._fresh_withs: list[frozenset[int]] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if any(self._is_tf_function(decorator.decorator) for decorator in node.decorators):
@@ -166,18 +184,20 @@ for step in steps:
             self._bounded_loops.add(id(node))
 
     def visit_With(self, node: cst.With) -> None:
-        fresh = any(self._makes_fresh_graph(item.item) for item in node.items)
-        self._fresh_withs.append(fresh)
-        self._fresh_graphs += fresh
+        if any(self._makes_fresh_graph(item.item) for item in node.items):
+            arms = self.flow.place().arms
+            self._fresh_withs.append(frozenset(loop for loop, arm in arms if arm == "loop"))
+        else:
+            self._fresh_withs.append(frozenset())
 
     def leave_With(self, original_node: cst.With) -> None:
-        self._fresh_graphs -= self._fresh_withs.pop()
+        self._fresh_withs.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         flow = self.flow
         if patterns.builds_train_op(flow, node):
-            if not self._fresh_graphs:
-                self._builds.append((node, flow.place()))
+            fresh_in = frozenset().union(*self._fresh_withs)
+            self._builds.append((node, flow.place(), fresh_in))
         elif patterns.runs_session(flow, node):
             self._runs.append(flow.place())
         else:
@@ -189,17 +209,18 @@ for step in steps:
                 self._taped_loops |= {construct for construct, arm in arms if arm == "loop"}
 
     def finish(self) -> None:
-        for node, build in self._builds:
+        for node, build, fresh_in in self._builds:
             if build.scope in self._tf_functions:
                 continue
-            if any(self._grows(build, run) for run in self._runs):
+            if any(self._grows(build, run, fresh_in) for run in self._runs):
                 self.report(node)
 
-    def _grows(self, build: Place, run: Place) -> bool:
+    def _grows(self, build: Place, run: Place, fresh_in: frozenset[int]) -> bool:
         """True when some loop holding both the build and the run adds to one graph on every
-        iteration: unbounded, not an eager GradientTape loop, no fresh graph before the build."""
+        iteration: unbounded, not an eager GradientTape loop, no fresh graph entered or reset
+        inside it before the build (a `with g.as_default():` around the loop is one graph)."""
         for loop in shared_loops(build, run):
-            if loop in self._bounded_loops or loop in self._taped_loops:
+            if loop in self._bounded_loops or loop in self._taped_loops or loop in fresh_in:
                 continue
             if any(loop in shared_loops(reset, build) and reset.order < build.order
                    for reset in self._resets):  # fmt: skip

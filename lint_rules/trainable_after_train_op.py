@@ -7,7 +7,8 @@ from collections.abc import Iterable
 import libcst as cst
 
 from tfcollections.lint import patterns
-from tfcollections.lint.dataflow import Frame, Interpreter
+from tfcollections.lint.analysis.interpreter import Interpreter
+from tfcollections.lint.analysis.objects import Frame
 from tfcollections.lint.flow import Place, in_finally_of
 from tfcollections.lint.rule import LintRule
 
@@ -20,7 +21,8 @@ class TrainableAfterTrainOp(LintRule):
     afterwards (`del col[col.index(x)]`, `col.remove(x)`, `tfc.remove(...)`) or adding one
     (`tf.add_to_collection(...)`) leaves the built train op as it was: the removed variable
     keeps training, the added one never trains. A change before the train op, in a branch that
-    cannot run after it, or in a `finally` that restores the collection is fine. Followed through
+    cannot run after it (including `if x:` ... `if not x:` with nothing assigning `x` in
+    between), or in a `finally` that restores the collection is fine. Followed through
     same-file functions and methods (`prune(w)` after `minimize()`, `net.freeze()` after
     `net.build()` built it): reported at the call. Freeze at run time with
     `tfcollections.DynamicOptimizer` instead.
@@ -103,6 +105,23 @@ tf.add_to_collection("losses", extra)
 import mylib as tf
 train_op = opt.minimize(loss)
 tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).remove(x)
+""",
+        # Opposite conditions on a name nothing assigns in between: never both on one path.
+        """
+import tensorflow as tf
+class Model:
+    def __init__(self, mode):
+        self.mode = mode
+        if self.mode == "train":
+            self.train_op = tf.train.AdamOptimizer(0.01).minimize(self.loss)
+        if self.mode != "train":
+            tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).remove(self.embeddings)
+if cfg.is_training:
+    train_op = opt.minimize(loss)
+elif cfg.export:
+    pass
+if not cfg.is_training and not cfg.export:
+    tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).remove(emb)
 """,
     ]
 
@@ -194,6 +213,15 @@ class Net:
     def freeze_embeddings(self):
         tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).remove(self.embeddings)  # <- TFC001
 """,
+        # The tested name is assigned between the two tests: both branches may run.
+        """
+import tensorflow as tf
+if cfg.is_training:
+    train_op = opt.minimize(loss)
+cfg.is_training = False
+if not cfg.is_training:
+    tf.get_collection_ref(tf.GraphKeys.TRAINABLE_VARIABLES).remove(emb)  # <- TFC001
+""",
         # An `except` handler may run after the build in `try`.
         """
 import tensorflow as tf
@@ -280,9 +308,6 @@ class _AfterBuild:
 
     def assign(self, built: _Built, *_: object) -> Iterable[_Built]:
         return (built,)
-
-    def rename(self, built: _Built, *_: object) -> _Built:
-        return built
 
     def scope_done(self, analysed: bool) -> None:
         if analysed:

@@ -43,6 +43,8 @@ TENSOR_FACTORIES = frozenset(
     }
 )
 """TF functions whose result is a tensor or variable, never a Python bool."""
+VARIABLE_FACTORIES = frozenset({"Variable", "get_variable"})
+GRAPH_ONLY_FACTORIES = frozenset({"placeholder", "placeholder_with_default"})
 
 SESSION_RUN_METHODS = frozenset({"run"})
 TENSOR_EVAL_METHODS = frozenset({"eval"})

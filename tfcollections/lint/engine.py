@@ -46,15 +46,21 @@ def lint_source(
     except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError) as error:
         return [_parse_error(source, path, error)]
     try:
-        visitors, failed = _visit(module, active, Flow(source, keras), path)
+        return _lint_parsed(module, source, path, active, keras)
     except RecursionError:  # deeper than Python's default limit: again, with room for it
         try:
-            visitors, failed = _with_deep_stack(
-                lambda: _visit(module, active, Flow(source, keras), path)
-            )
+            return _with_deep_stack(lambda: _lint_parsed(module, source, path, active, keras))
         except RecursionError:
             message = "cannot lint: the code is nested too deeply"
             return [Finding(path, 1, 1, PARSE_ERROR, message)]
+
+
+def _lint_parsed(
+    module: cst.Module, source: bytes, path: str, rules: Sequence[type[LintRule]], keras: str
+) -> list[Finding]:
+    """Every step after parsing: the traversal, the rules' analyses and the positions of what
+    they report all recurse on the tree, so all of them run under one deep-stack retry."""
+    visitors, failed = _visit(module, rules, Flow(source, keras), path)
     reported = [
         (visitor.code, node, message) for visitor in visitors for node, message in visitor.reports
     ]

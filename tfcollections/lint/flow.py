@@ -152,6 +152,15 @@ class Flow:
             )
         return self._keras_major
 
+    @property
+    def source(self) -> bytes:
+        """The file's bytes, for rules that decide from its text (graph-mode markers)."""
+        return self._source
+
+    def keras_of(self, dotted: str) -> int | None:
+        """The Keras major version the API `dotted` belongs to (see `keras_target.api_major`)."""
+        return keras_target.api_major(self._keras_setting, dotted)
+
     def imported_names(self) -> dict[str, str]:
         """Local name -> dotted module or attribute, for every import anywhere in the file."""
         return {local: dotted for dotted, local in self._imported}

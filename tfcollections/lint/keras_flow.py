@@ -1,19 +1,23 @@
 """What Keras does with `trainable` along each path of a file: the analysis behind TFC004 and
-TFC005, run by the `dataflow` interpreter.
+TFC005, run by the flow `analysis` interpreter over abstract objects.
 
-A state holds, per path, each toggled object's `trainable` value (True, False or unknown, and the
-line that set it) and each model's phase: compiled and not read yet, read (with the values Keras
-read), or read and trained since. Keras 2 reads at `compile()`; Keras 3 at the first training
-call after `compile()` (a model trained without a `compile()` in the file is read at its first
-training call). At every training call, each object the model may contain is compared with what
-Keras read:
+A state holds, per path, the `trainable` writes in the order they ran (object, True/False/
+unknown, the node that wrote it) and each model's phase: compiled and not read yet, read (with
+the writes Keras read), or read and trained since. A write reaches the object and everything it
+holds (Keras sets a model's layers with it), so an object's value is that of the latest write
+to it or to anything holding it; never written, it is True. Keras 2 reads at `compile()` (and
+at `load_model`, which compiles); Keras 3 at the first training call after `compile()`; a model
+not compiled in the file is read at its first training call. At every training call, each
+object the model may hold is compared with what Keras read:
 
-- a value other than the one read, set by a toggle that no other model known to contain the
-  object read (the Keras 2 GAN idiom freezes `d` for the combined model's compile()): the
-  toggle is ignored (TFC004);
-- the model itself frozen when it was read: it trains nothing (TFC005).
+- a value other than the one read, set by a toggle that no other model read (the Keras 2 GAN
+  idiom freezes `d` for the combined model's compile()): the toggle is ignored (TFC004);
+- the model, or all of its layers, frozen when it was read: it trains nothing (TFC005);
+- Keras 3 only, at a model's first training call: a value other than at its own `compile()`,
+  set by a toggle that another model compiled after it (the toggle's evident target): the model
+  trains with the other model's set (TFC005, the WGAN-GP layout).
 
-Values never set count as True (Keras layers start trainable); unknown values never differ.
+Unknown values never differ.
 """
 
 from __future__ import annotations
@@ -24,23 +28,38 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from tfcollections import tfnames
-from tfcollections.lint.dataflow import Frame, Interpreter
+from tfcollections.lint.analysis.interpreter import Interpreter
+from tfcollections.lint.analysis.objects import BUILT, FRESH, OPEN, Frame, Heap, under
 from tfcollections.lint.flow import Flow
 from tfcollections.lint.rule import LintRule
 
 _EMPTY = cst.Module(body=[])
 _COMPILED, _READ, _TRAINED = "compiled", "read", "trained"  # trained: read, and trained since
-_MODEL_CLASSES = frozenset({"Model", "Sequential"})
-_LAYER_CONTAINERS = ("layers", "submodules", "_layers")
+_LOADERS = frozenset({"load_model"})
+_FRESH_MAKERS = _LOADERS | {"Input"}
 
 Value = bool | None
-Values = tuple[tuple[str, Value, int], ...]  # (object key, value, id of the setting node)
+Writes = tuple[tuple[str, Value, int], ...]  # (object, value, id of the writing node), in order
+
+
+@dataclass(frozen=True)
+class _Model:
+    phase: str
+    read: Writes = ()  # what Keras read (phase read or trained)
+    compiled: Writes = ()  # the writes at its latest compile()
 
 
 @dataclass(frozen=True)
 class _State:
-    values: Values = ()
-    models: tuple[tuple[str, str, Values], ...] = ()  # (model key, phase, values read)
+    writes: Writes = ()
+    models: tuple[tuple[str, _Model], ...] = ()
+
+    def model(self, key: str) -> _Model | None:
+        return next((model for name, model in self.models if name == key), None)
+
+    def with_model(self, key: str, model: _Model) -> _State:
+        others = [entry for entry in self.models if entry[0] != key]
+        return _State(self.writes, tuple(sorted([*others, (key, model)], key=lambda e: e[0])))
 
 
 @dataclass(frozen=True)
@@ -54,10 +73,14 @@ class Ignored:
 
 @dataclass(frozen=True)
 class Frozen:
-    """A training call (`node`) of a model that Keras read while it was frozen."""
+    """A training call (`node`) of a model that Keras read while it was frozen (by `changes`,
+    when another object's toggle froze it); or, when `target` is given, read after the toggles
+    `changes` made for that other model."""
 
     node: cst.CSTNode
     model: str
+    changes: tuple[str, ...] = ()
+    target: str = ""
 
 
 @dataclass
@@ -69,23 +92,36 @@ class KerasFlow:
     ignored: dict[int, Ignored] = field(default_factory=dict)  # by node: the first scope's
     frozen: dict[int, Frozen] = field(default_factory=dict)
     _nodes: dict[int, cst.CSTNode] = field(default_factory=dict)
-    _mentions: dict[str, set[str]] = field(default_factory=dict)
-    _built_by_keras: set[str] = field(default_factory=set)
     _candidates: dict[int, tuple[str, str]] = field(default_factory=dict)  # toggle -> model
     _read: dict[int, set[str]] = field(default_factory=dict)  # toggle -> models that read it
-    _frozen: dict[int, str] = field(default_factory=dict)
+    _compiled: dict[int, dict[str, str]] = field(default_factory=dict)  # toggle -> compiled
+    _frozen: dict[int, Frozen] = field(default_factory=dict)
+    _inputs: set[str] = field(default_factory=set)  # Input tensors: shared, hold no weights
+    _interpreter: Interpreter | None = None
 
     def run(self, module: cst.Module) -> None:
-        Interpreter(module, self).run_all(_State(), self._scope_done)
+        modules = frozenset(self.imports)
+        self._interpreter = Interpreter(module, self, makes=self._makes, modules=modules)
+        self._interpreter.run_all(_State(), self._scope_done)
 
     def when_read(self) -> str:
         """When this Keras reads a model's trainable set, for messages."""
         return "at compile()" if self.keras == 2 else "at its first training call after compile()"
 
+    @property
+    def _heap(self) -> Heap:
+        assert self._interpreter is not None
+        return self._interpreter.heap
+
     # -- the Analysis protocol ----------------------------------------------------------
 
     def call(self, state: _State, node: cst.Call, frame: Frame) -> Iterable[_State]:
+        made = frame.allocation(node)
+        if any(under(key, made) for key, _, _ in state.writes) or state.model(made):
+            state = self._fresh(state, made)  # the same site allocates again (a loop)
         func = node.func
+        if self._loads_compiled(node, frame):
+            return (self._compile(state, made, frame),)
         if not isinstance(func, cst.Attribute) or self._is_module(func.value, frame):
             return (state,)
         model = frame.key(func.value)
@@ -93,12 +129,11 @@ class KerasFlow:
         if model is None:
             return (state,)
         if method == "add":
-            for argument in node.args:
-                self._mentions.setdefault(model, set()).update(_mentioned(argument.value, frame))
-            return (state,)
-        if method in tfnames.KERAS_COMPILE_METHODS:
-            return (self._compile(state, model),)
-        if method in tfnames.KERAS_TRAINING_METHODS:
+            parts = {key for argument in node.args for key in frame.carried(argument.value)}
+            self._heap.add(model, parts)
+        elif method in tfnames.KERAS_COMPILE_METHODS:
+            return (self._compile(state, model, frame),)
+        elif method in tfnames.KERAS_TRAINING_METHODS:
             shown = _EMPTY.code_for_node(func.value)
             return (self._train(state, model, shown, frame.site(node, func.value)),)
         return (state,)
@@ -107,40 +142,20 @@ class KerasFlow:
         self, state: _State, target: cst.BaseExpression, value: cst.BaseExpression | None,
         frame: Frame,
     ) -> Iterable[_State]:  # fmt: skip
-        if value is None:
+        if value is None or not (
+            isinstance(target, cst.Attribute) and target.attr.value == "trainable"
+        ):
             return (state,)
-        if isinstance(target, cst.Attribute) and target.attr.value == "trainable":
-            toggled = frame.key(target.value)
-            if toggled is None:
-                return (state,)
-            where = frame.site(target, target.value, value)
-            self._nodes[id(where)] = where
-            values = dict(_as_dict(state.values))
-            values[toggled] = (frame.literal(value), id(where))
-            return (_State(_as_tuple(values), state.models),)
-        key = frame.key(target)
-        if key is not None:
-            self._mentions.setdefault(key, set()).update(_mentioned(value, frame))
-            if isinstance(value, cst.Call) and self._builds_model(value, frame):
-                self._built_by_keras.add(key)
-        return (state,)
-
-    def rename(self, state: _State, old: str, new: str) -> _State:
-        for key in [key for key in self._mentions if _under(key, old)]:
-            self._mentions.setdefault(new + key[len(old) :], set()).update(self._mentions[key])
-        for key in [key for key in self._built_by_keras if _under(key, old)]:
-            self._built_by_keras.add(new + key[len(old) :])
-
-        def moved(key: str) -> str:
-            return new + key[len(old) :] if _under(key, old) else key
-
-        def moved_values(values: Values) -> Values:
-            return tuple(sorted((moved(key), value, origin) for key, value, origin in values))
-
-        models = tuple(
-            sorted((moved(model), phase, moved_values(read)) for model, phase, read in state.models)
-        )
-        return _State(moved_values(state.values), models)
+        toggled = frame.key(target.value)
+        if toggled is None:
+            return (state,)
+        where = frame.site(target, target.value, value)
+        self._nodes[id(where)] = where
+        heap = self._heap
+        kept = tuple(
+            entry for entry in state.writes if not heap.contains(toggled, entry[0])
+        )  # writes this one covers no longer decide anything
+        return (_State((*kept, (toggled, frame.literal(value), id(where))), state.models),)
 
     def statement(
         self, state: _State, node: cst.BaseSmallStatement, frame: Frame
@@ -149,60 +164,112 @@ class KerasFlow:
 
     # -- Keras semantics ----------------------------------------------------------------
 
-    def _compile(self, state: _State, model: str) -> _State:
+    def _compile(self, state: _State, model: str, frame: Frame) -> _State:
         if self.keras == 2:
-            return self._read_set(state, model)
-        return _with_model(state, model, _COMPILED, ())
+            state = self._read_set(state, model)
+            return state.with_model(model, _Model(_READ, state.writes, state.writes))
+        for key, _, origin in state.writes:
+            if self._touches(model, key):
+                self._compiled.setdefault(origin, {})[model] = self._heap.shown(model)
+        return state.with_model(model, _Model(_COMPILED, (), state.writes))
 
     def _train(self, state: _State, model: str, shown: str, call: cst.CSTNode) -> _State:
         """A training call of `model` (written `shown` there), reported at `call`."""
-        phase = dict((key, phase) for key, phase, _ in state.models).get(model)
+        before = state.model(model)
+        phase = before.phase if before is not None else None
         if phase not in (_READ, _TRAINED):  # Keras 3 after compile(), or compiled elsewhere
             state = self._read_set(state, model)
-        read = dict(_as_dict(next(r for key, _, r in state.models if key == model)))
-        if phase != _TRAINED and any(
-            read.get(key, (True, 0))[0] is False for key in _whole_model(model)
-        ):  # reported at the first training call that trains nothing, not at each one
-            self._nodes[id(call)] = call
-            self._frozen.setdefault(id(call), shown)
-        for key, value, origin in state.values:
-            if value is None or not self._contains(model, key):
+        current = state.model(model)
+        assert current is not None
+        read = current.read
+        if phase != _TRAINED:  # reported at the first training call, not at each one
+            finding = self._frozen_when_read(model, shown, call, read)
+            if finding is None and phase == _COMPILED:
+                finding = self._read_for_another(model, shown, call, read, current.compiled)
+            if finding is not None:
+                self._nodes[id(call)] = call
+                self._frozen.setdefault(id(call), finding)
+        for key, _, _ in state.writes:
+            now, origin, _ = self._value(state.writes, key)
+            then = self._value(read, key)[0]
+            if now is None or then is None or now == then or origin is None:
                 continue
-            seen = read.get(key, (True, 0))[0]
-            if seen is not None and seen != value:
+            if self._may_hold(model, key):
                 self._candidates.setdefault(origin, (model, shown))
-        return _with_model(state, model, _TRAINED, _as_tuple(read))
+        return state.with_model(model, _Model(_TRAINED, read, current.compiled))
+
+    def _frozen_when_read(
+        self, model: str, shown: str, call: cst.CSTNode, read: Writes
+    ) -> Frozen | None:
+        for key in (model, f"{model}.layers[*]"):
+            value, _, written = self._value(read, key)
+            if value is False:
+                by = "" if written == model else f"{self._heap.shown(written)}.trainable = False"
+                return Frozen(call, shown, (by,) if by else ())
+        return None
+
+    def _read_for_another(
+        self, model: str, shown: str, call: cst.CSTNode, read: Writes, compiled: Writes
+    ) -> Frozen | None:
+        """Keras 3: toggles made after `model`'s compile() for another model compiled after
+        them, read by `model`'s first training call."""
+        changes, targets = [], []
+        for key, _, _ in read:
+            now, origin, _ = self._value(read, key)
+            then = self._value(compiled, key)[0]
+            if now is None or then is None or now == then or origin is None:
+                continue
+            others = {k: v for k, v in self._compiled.get(origin, {}).items() if k != model}
+            if others and self._may_hold(model, key):
+                changes.append(f"{self._heap.shown(key)}.trainable = {now}")
+                targets.extend(others.values())
+        if not changes:
+            return None
+        return Frozen(call, shown, tuple(changes), sorted(set(targets))[0])
 
     def _read_set(self, state: _State, model: str) -> _State:
-        for key, _, origin in state.values:
-            if self._contains(model, key, surely=True):
+        for key, _, origin in state.writes:
+            if self._touches(model, key):
                 self._read.setdefault(origin, set()).add(model)
-        return _with_model(state, model, _READ, state.values)
+        before = state.model(model)
+        compiled = before.compiled if before is not None else ()
+        return state.with_model(model, _Model(_READ, state.writes, compiled))
 
-    def _contains(self, model: str, key: str, *, surely: bool = False) -> bool:
-        """May `model` hold the object `key`: it is the model or part of it by name, the
-        model's defining expressions mention it, or the model was not built by Keras's Model or
-        Sequential in this file (then nothing rules it out, unless `surely` is asked)."""
-        if _under(key, model):
+    def _value(self, writes: Writes, key: str) -> tuple[Value, int | None, str]:
+        """`key`'s trainable flag after `writes`: the latest write to it or to what holds it
+        (the value, the writing node, the object written); never written, True."""
+        heap = self._heap
+        for written, value, origin in reversed(writes):
+            if written == key or heap.contains(written, key):
+                return value, origin, written
+        return True, None, key
+
+    def _touches(self, model: str, key: str) -> bool:
+        """A write to `key` surely reaches part of `model`: the model holds `key`, or `key`
+        holds the model, its layers or something the model was built from (`backbone`, whose
+        layers a model over `backbone.output` holds)."""
+        heap = self._heap
+        if heap.contains(model, key) or heap.contains(key, model):
             return True
-        if model not in self._built_by_keras:
-            return not surely
-        reachable, pending = set(), [model]
-        while pending and len(reachable) < 512:
-            for mentioned in self._mentions.get(pending.pop(), ()):
-                if mentioned not in reachable:
-                    reachable.add(mentioned)
-                    pending.append(mentioned)
-        return any(prefix in reachable for prefix in _prefixes(key))
+        parts = (f"{model}.layers[*]", *(heap.reach(model) - self._inputs))
+        return any(heap.contains(key, part) for part in parts)
+
+    def _may_hold(self, model: str, key: str) -> bool:
+        return self._touches(model, key) or self._heap.contains(model, key, surely=False)
+
+    def _fresh(self, state: _State, made: str) -> _State:
+        writes = tuple(entry for entry in state.writes if not under(entry[0], made))
+        models = tuple(entry for entry in state.models if not under(entry[0], made))
+        return _State(writes, models)
 
     def _scope_done(self, analysed: bool) -> None:
         if analysed:
             for origin, (model, shown) in self._candidates.items():
                 if not self._read.get(origin, set()) - {model}:
                     self.ignored.setdefault(origin, Ignored(self._nodes[origin], shown))
-            for call, shown in self._frozen.items():
-                self.frozen.setdefault(call, Frozen(self._nodes[call], shown))
-        self._candidates, self._read, self._frozen = {}, {}, {}
+            for call, finding in self._frozen.items():
+                self.frozen.setdefault(call, finding)
+        self._candidates, self._read, self._frozen, self._compiled = {}, {}, {}, {}
 
     # -- names --------------------------------------------------------------------------
 
@@ -223,10 +290,33 @@ class KerasFlow:
         """`re.compile`, `tf.keras...`: a receiver that is an imported module, not a value."""
         return self._imported(expr, frame) is not None
 
-    def _builds_model(self, call: cst.Call, frame: Frame) -> bool:
-        """`keras.Model(...)`, `Sequential([...])`, `tf.keras.models.Model(...)`."""
-        full = self._imported(call.func, frame)
-        return tfnames.is_tf_or_keras(full) and full.rsplit(".", 1)[-1] in _MODEL_CLASSES
+    def _makes(self, call: cst.Call, frame: Frame) -> str:
+        """What a call makes (see `objects.OPEN`): TensorFlow's and Keras's constructors
+        (`Model`, `Sequential`, layers, applications) and calls of objects (`d(x)`) make what
+        their arguments say; `load_model` and `Input` hold nothing of the caller's; another
+        library's or module's code may hold anything."""
+        dotted = self._imported(call.func, frame)
+        if dotted is None:
+            return BUILT
+        if not tfnames.is_tf_or_keras(dotted):
+            return OPEN
+        if dotted.rsplit(".", 1)[-1] in _FRESH_MAKERS:
+            if dotted.endswith("Input"):
+                self._inputs.add(frame.allocation(call))
+            return FRESH
+        return BUILT
+
+    def _loads_compiled(self, call: cst.Call, frame: Frame) -> bool:
+        """`keras.models.load_model(path)` (compiled by the load unless `compile=False`)."""
+        dotted = self._imported(call.func, frame)
+        if not tfnames.is_tf_or_keras(dotted) or dotted.rsplit(".", 1)[-1] not in _LOADERS:
+            return False
+        return not any(
+            argument.keyword is not None
+            and argument.keyword.value == "compile"
+            and frame.literal(argument.value) is False
+            for argument in call.args
+        )
 
 
 class KerasFlowRule(LintRule):
@@ -266,47 +356,6 @@ def analyse(flow: Flow, module: cst.Module) -> KerasFlow:
         return analysis
 
     return flow.shared("keras_flow", build)
-
-
-def _whole_model(model: str) -> list[str]:
-    return [model, *(f"{model}.{container}[*]" for container in _LAYER_CONTAINERS)]
-
-
-def _with_model(state: _State, model: str, phase: str, read: Values) -> _State:
-    models = [entry for entry in state.models if entry[0] != model]
-    return _State(state.values, tuple(sorted([*models, (model, phase, read)])))
-
-
-def _as_dict(values: Values) -> dict[str, tuple[Value, int]]:
-    return {key: (value, origin) for key, value, origin in values}
-
-
-def _as_tuple(values: dict[str, tuple[Value, int]]) -> Values:
-    return tuple(sorted((key, value, origin) for key, (value, origin) in values.items()))
-
-
-def _under(key: str, root: str) -> bool:
-    return key == root or key.startswith((f"{root}.", f"{root}["))
-
-
-def _prefixes(key: str) -> list[str]:
-    cuts = [index for index, char in enumerate(key) if char in ".["]
-    return [key, *(key[:index] for index in cuts)]
-
-
-def _mentioned(expr: cst.CSTNode, frame: Frame) -> set[str]:
-    """The keys of every name and attribute chain in `expr`: what a model built from it may
-    contain (`Model(z, d(g(z)))` mentions z, d, g)."""
-    found: set[str] = set()
-    pending = [expr]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, (cst.Name, cst.Attribute)):
-            key = frame.key(node)
-            if key is not None:
-                found.add(key)
-        pending.extend(node.children)
-    return found
 
 
 def _dotted(expr: cst.BaseExpression) -> str | None:

@@ -38,6 +38,20 @@ def keras_major(setting: str, imported: Iterable[str], uses_tf_keras: bool) -> i
     return 3
 
 
+def api_major(setting: str, dotted: str) -> int | None:
+    """The Keras an API name belongs to: `tf_keras.*` is 2; `keras.*` the installed `keras`
+    and `tensorflow.keras.*` what `tf.keras` is (or, for both, the setting when it is not
+    "auto"); None for TensorFlow's own API."""
+    root = dotted.split(".", 1)[0]
+    if root == "tf_keras":
+        return 2
+    if root != "keras" and ".keras." not in f"{dotted}.":
+        return None
+    if setting != "auto":
+        return int(setting)
+    return installed_keras_major() if root == "keras" else tf_keras_major()
+
+
 @functools.cache
 def installed_keras_major() -> int:
     """The major version of the installed `keras` distribution; 3 when there is none."""

@@ -132,11 +132,12 @@ def changes_trainables(flow: Flow, call: cst.Call) -> bool:
     )
 
 
-def makes_tensor(flow: Flow, expr: cst.BaseExpression) -> bool:
-    """A call of a TF tensor or variable factory (`tf.Variable`, `tf.constant`,
-    `tf.compat.v1.placeholder`, `placeholder_with_default`, ...), or a name bound to one in the
-    current scope."""
+def tensor_factory(flow: Flow, expr: cst.BaseExpression) -> str | None:
+    """The TF tensor or variable factory `expr` calls (`Variable`, `constant`, `placeholder`,
+    `get_variable`, ... however imported), directly or through a name bound to the call in the
+    current scope; None for anything else."""
     resolved = flow.resolve(expr, same_scope=True)
-    return isinstance(resolved, cst.Call) and flow.tf_name(resolved.func) in (
-        tfnames.TENSOR_FACTORIES
-    )
+    if not isinstance(resolved, cst.Call):
+        return None
+    name = flow.tf_name(resolved.func)
+    return name if name in tfnames.TENSOR_FACTORIES else None

@@ -1,0 +1,25 @@
+"""The discriminator comes from load_model, which compiles it; then Keras's GAN idiom."""
+
+import os
+import tempfile
+
+import keras
+import numpy as np
+
+noise = np.random.rand(8, 2).astype("float32")
+real = np.random.rand(8, 4).astype("float32")
+ones = np.ones((8, 1), "float32")
+twos = np.ones((8, 2), "float32")
+path = os.path.join(tempfile.mkdtemp(), "d.keras")
+saved = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, name="d")])
+saved.compile(optimizer="sgd", loss="mse")
+saved.save(path)
+g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, name="g")])
+d = keras.models.load_model(path)
+d.trainable = False
+z = keras.Input((2,))
+gan = keras.Model(z, d(g(z)))
+gan.compile(optimizer="sgd", loss="mse")
+for _ in range(2):
+    d.train_on_batch(real, ones)  # trains: d | K3: TFC005
+    gan.train_on_batch(noise, ones)  # trains: g

@@ -1,0 +1,29 @@
+"""A helper sets the model and every layer; called False and True around the calls."""
+
+import keras
+import numpy as np
+
+noise = np.random.rand(8, 2).astype("float32")
+real = np.random.rand(8, 4).astype("float32")
+ones = np.ones((8, 1), "float32")
+twos = np.ones((8, 2), "float32")
+
+
+def set_trainable(net, value):
+    net.trainable = value
+    for layer in net.layers:
+        layer.trainable = value
+
+
+g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, name="g")])
+d = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, name="d")])
+d.compile(optimizer="sgd", loss="mse")
+set_trainable(d, False)
+z = keras.Input((2,))
+gan = keras.Model(z, d(g(z)))
+gan.compile(optimizer="sgd", loss="mse")
+for _ in range(2):
+    set_trainable(d, True)
+    d.train_on_batch(real, ones)  # trains: d
+    set_trainable(d, False)
+    gan.train_on_batch(noise, ones)  # trains: g
