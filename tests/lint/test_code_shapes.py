@@ -117,23 +117,33 @@ d.fit(x, y)
 
 
 def test_7_a_toggle_meant_for_the_next_model_read_by_the_previous_one():
-    # Before: nothing under Keras 3; critic_model trains g and never c.
+    # Before: nothing under Keras 3; critic_model trains g and never c (WGAN-GP, here with
+    # one builder per model).
     source = """import keras
-g.trainable = False
-critic_model = keras.Model([real_in, z], [c(real_in), c(g(z))])
-critic_model.compile(optimizer="adam", loss=["mse", "mse"])
-c.trainable = False
-g.trainable = True
-generator_model = keras.Model(z, c(g(z)))
-generator_model.compile(optimizer="adam", loss="mse")
+def critic_model_of(g, c):
+    g.trainable = False
+    model = keras.Model([real_in, z], [c(real_in), c(g(z))])
+    model.compile(optimizer="adam", loss=["mse", "mse"])
+    return model
+def generator_model_of(g, c):
+    c.trainable = False
+    g.trainable = True
+    model = keras.Model(z, c(g(z)))
+    model.compile(optimizer="adam", loss="mse")
+    return model
+critic_model = critic_model_of(generator, critic)
+generator_model = generator_model_of(generator, critic)
 for step in range(10):
     critic_model.train_on_batch([real, noise], [ones, ones])
     generator_model.train_on_batch(noise, ones)
 """
-    assert _findings(source, "3") == [(10, "TFC005")]
+    assert _findings(source, "3") == [(16, "TFC005")]
     assert _findings(source, "2") == []
     message = lint_source(source.encode(), "shape.py", RULES, keras="3")[0].message
-    assert "after c.trainable = False, g.trainable = True made for generator_model" in message
+    assert "critic_model reads its trainable set at its first training call" in message
+    assert (
+        "critic.trainable = False, generator.trainable = True made for generator_model" in message
+    )
 
 
 def test_8_opposite_conditions_never_run_on_one_path():

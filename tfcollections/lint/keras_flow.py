@@ -94,7 +94,7 @@ class KerasFlow:
     _nodes: dict[int, cst.CSTNode] = field(default_factory=dict)
     _candidates: dict[int, tuple[str, str]] = field(default_factory=dict)  # toggle -> model
     _read: dict[int, set[str]] = field(default_factory=dict)  # toggle -> models that read it
-    _compiled: dict[int, dict[str, str]] = field(default_factory=dict)  # toggle -> compiled
+    _compiled: dict[int, set[str]] = field(default_factory=dict)  # toggle -> models compiled
     _frozen: dict[int, Frozen] = field(default_factory=dict)
     _inputs: set[str] = field(default_factory=set)  # Input tensors: shared, hold no weights
     _interpreter: Interpreter | None = None
@@ -170,7 +170,7 @@ class KerasFlow:
             return state.with_model(model, _Model(_READ, state.writes, state.writes))
         for key, _, origin in state.writes:
             if self._touches(model, key):
-                self._compiled.setdefault(origin, {})[model] = self._heap.shown(model)
+                self._compiled.setdefault(origin, set()).add(model)
         return state.with_model(model, _Model(_COMPILED, (), state.writes))
 
     def _train(self, state: _State, model: str, shown: str, call: cst.CSTNode) -> _State:
@@ -219,10 +219,10 @@ class KerasFlow:
             then = self._value(compiled, key)[0]
             if now is None or then is None or now == then or origin is None:
                 continue
-            others = {k: v for k, v in self._compiled.get(origin, {}).items() if k != model}
+            others = self._compiled.get(origin, set()) - {model}
             if others and self._may_hold(model, key):
                 changes.append(f"{self._heap.shown(key)}.trainable = {now}")
-                targets.extend(others.values())
+                targets.extend(self._heap.shown(other) for other in others)
         if not changes:
             return None
         return Frozen(call, shown, tuple(changes), sorted(set(targets))[0])

@@ -184,7 +184,7 @@ class Interpreter(Statements, Generic[S]):
         if isinstance(target, cst.Name):
             if obj != target.value:  # `x = x` names what it named
                 frame.aliases[target.value] = obj
-                self.heap.names.setdefault(obj, target.value)
+                self.heap.name(obj, target.value, outer=not frame.calls)
         elif isinstance(target, (cst.Attribute, cst.Subscript)):
             path = frame.key(target.value)
             if path is not None:
@@ -194,7 +194,7 @@ class Interpreter(Statements, Generic[S]):
                     inside = ", ".join(_EMPTY.code_for_node(e.slice) for e in target.slice)
                     path = f"{path}[{inside}]"
                 self.heap.fields[path] = obj
-                self.heap.names.setdefault(obj, _EMPTY.code_for_node(target))
+                self.heap.name(obj, _EMPTY.code_for_node(target), outer=not frame.calls)
         elif isinstance(target, (cst.Tuple, cst.List)):
             for index, element in enumerate(target.elements):
                 inner = element.value

@@ -78,6 +78,7 @@ class Heap:
         self.open: set[str] = set()
         self.fields: dict[str, str] = {}
         self.names: dict[str, str] = {}
+        self._named_inside: set[str] = set()  # named only by a function it was built in
         self._reach: dict[str, frozenset[str]] = {}
 
     def allocate(self, obj: str, contents: Iterable[str], making: str = BUILT) -> None:
@@ -130,6 +131,17 @@ class Heap:
     def is_open(self, key: str) -> bool:
         root = _root(key)
         return root in self.open if root.startswith(ALLOCATED) else True
+
+    def name(self, obj: str, shown: str, *, outer: bool) -> None:
+        """`obj` is bound to `shown`; messages use the first name the analysed scope gave it
+        (`gan`, not the builder's local `combined`), else the first name of all."""
+        if obj in self.names and not (outer and obj in self._named_inside):
+            return
+        self.names[obj] = shown
+        if outer:
+            self._named_inside.discard(obj)
+        else:
+            self._named_inside.add(obj)
 
     def shown(self, key: str) -> str:
         """`key` as the code names it (`@140:151.layers[*]` -> `critic.layers[*]`)."""
