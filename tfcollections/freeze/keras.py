@@ -12,51 +12,63 @@ a train function per pattern (`keras_model.py`), so frozen layers cost no backwa
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tfcollections._tf import tf as _tensorflow
-from tfcollections.errors import TfCollectionsError, TrainOpStateError
-from tfcollections.freeze import targets as _targets
+from tfcollections.errors import TfCollectionsError
 
 tf = _tensorflow()  # this module is itself imported lazily, by `tfc.keras`
 import keras  # noqa: E402 - after TensorFlow, whose missing-package error names the extra
 
-from tfcollections.freeze import keras_model as _keras_model  # noqa: E402 - imports keras
+from tfcollections.freeze import keras_model as _keras_model  # noqa: E402
+from tfcollections.freeze.frozen_set import (  # noqa: E402
+    FrozenSet,
+    gated_weight_decay,
+    no_output,
+)
 
 
-def _path(variable: Any) -> str:
-    return getattr(variable, "path", None) or variable.name
+class _EitherKeras(type):
+    """`isinstance(x, tfc.keras.DynamicOptimizer)` holds for the Keras 2 wrappers too: the
+    constructor returns them for tf_keras optimizers."""
 
-
-def _expand(target: Any) -> list | None:
-    """A Keras layer or model stands for all its weights."""
-    if isinstance(target, keras.layers.Layer):
-        return list(target.weights)
-    return None
-
-
-def _aliases(candidate: Any) -> tuple:
-    """A candidate (a Keras variable) and the TensorFlow variable it wraps."""
-    return (candidate, getattr(candidate, "value", candidate))
-
-
-def _after(kind: str, state: list[bool], chosen: list[bool]) -> list[bool]:
-    """The frozen flags after a freeze / unfreeze / set request naming `chosen`."""
-    if kind == "set":
-        return list(chosen)
-    return [(kind == "freeze") if hit else old for old, hit in zip(state, chosen)]
+    def __instancecheck__(cls, instance: Any) -> bool:
+        if super().__instancecheck__(instance):
+            return True
+        keras2 = sys.modules.get("tfcollections.freeze.keras2")  # loaded by the first wrap
+        return (
+            cls is DynamicOptimizer
+            and keras2 is not None
+            and isinstance(instance, (keras2.DynamicOptimizer, keras2.LegacyDynamicOptimizer))
+        )
 
 
 @keras.saving.register_keras_serializable(package="tfcollections")
-class DynamicOptimizer(keras.optimizers.Optimizer):
+class DynamicOptimizer(FrozenSet, keras.optimizers.Optimizer, metaclass=_EitherKeras):
     """Wrap a Keras optimizer so variables can be frozen between steps, with no retracing.
+
+    Given a tf_keras (Keras 2) optimizer, returns the Keras 2 wrapper for its family
+    (`keras2.DynamicOptimizer`, `keras2.LegacyDynamicOptimizer`), with the same contract.
 
     A step with frozen set F updates the variables and optimizer variables exactly as the
     wrapped optimizer would if applied to the gradients of the unfrozen variables only:
     frozen variables and their slots are untouched; `iterations` advances every step.
     `model=` (or `attach(model)`) makes freezing make training faster: see `attach`.
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """A tf_keras optimizer gets the Keras 2 wrapper (`keras2.py`): which Keras an
+        optimizer belongs to is read from the optimizer, so a process may hold both."""
+        inner = args[0] if args else kwargs.get("inner_optimizer")
+        kind = _keras_model.kind_of(inner)
+        if cls is DynamicOptimizer and kind is not None and kind.major == 2:
+            from tfcollections.freeze import keras2
+
+            return keras2.wrap(*args, **kwargs)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -68,91 +80,38 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
     ) -> None:
         if not isinstance(inner_optimizer, keras.optimizers.Optimizer):
             raise TfCollectionsError(
-                f"tfcollections.keras.DynamicOptimizer wraps a keras Optimizer, got "
-                f"{type(inner_optimizer).__name__}"
+                "tfcollections.keras.DynamicOptimizer wraps a keras or tf_keras Optimizer, "
+                f"got {type(inner_optimizer).__module__}.{type(inner_optimizer).__name__}"
             )
         super().__init__(learning_rate=0.0, name=name or f"dynamic_{inner_optimizer.name}")
         self.inner_optimizer = inner_optimizer
-        self._pending: list[tuple[str, Any]] = []
-        self._frozen_flags: list = []
-        self._patterns: _keras_model.ModelPatterns | None = None
+        self._init_frozen_set(_keras_model.KerasKind(3, keras))
         if model is not None:
             self.attach(model, batchnorm=batchnorm)
 
-    def attach(self, model: Any, *, batchnorm: str = "inference") -> None:
-        """Apply every frozen set to `model` as `trainable = False` would, with a train
-        function kept per pattern: frozen layers then cost no backward pass, and a frozen
-        BatchNormalization runs in inference mode (`batchnorm="training"` keeps it
-        normalizing with batch statistics and updating its moving mean and variance).
+    # -- FrozenSet ------------------------------------------------------------------------
 
-        The first use of a pattern costs Keras one trace; a pattern seen before costs a swap.
-        Builds the optimizer for `model.trainable_variables` now if it is not built. Raises
-        TfCollectionsError for a model that is not built, or that the optimizer was not
-        built for.
-        """
-        if batchnorm not in _keras_model.BATCHNORM_MODES:
-            raise TfCollectionsError(
-                f"batchnorm must be one of {_keras_model.BATCHNORM_MODES}, got {batchnorm!r}"
-            )
-        if not isinstance(model, keras.Model) or not model.built or not model.weights:
-            raise TfCollectionsError(
-                f"attach takes a built keras Model, got {type(model).__name__}: call it on a "
-                "batch or model.build(input_shape) first"
-            )
-        if not self.built:
-            with self._distribution_strategy.scope():
-                self.build(model.trainable_variables)
-        in_model = {id(variable) for variable in model.weights}
-        if not any(id(candidate) in in_model for candidate in self._trainable_variables):
-            raise TfCollectionsError(
-                f"{self.name} was built for the variables of another model than {model.name!r}"
-            )
-        self._patterns = _keras_model.ModelPatterns(
-            model, list(self._trainable_variables), batchnorm
+    def _candidates(self) -> list:
+        return list(self._trainable_variables)
+
+    def _is_built(self) -> bool:
+        return self.built
+
+    def _add_flag(self, index: int, value: bool) -> Any:
+        return self.add_variable(
+            shape=(),
+            dtype="bool",
+            initializer=keras.initializers.Constant(value),
+            aggregation="only_first_replica",
+            name=f"frozen_{index}",
         )
-        self._patterns.use(self._flag_values())
 
-    # -- the freeze API -----------------------------------------------------------------
+    def _build_for(self, variables: Sequence[Any]) -> None:
+        with self._distribution_strategy.scope():
+            self.build(variables)
 
-    def freeze(self, targets: Any) -> None:
-        """Freeze `targets` (variables, layers, models, names, globs) from the next step on."""
-        self._request("freeze", targets)
-
-    def unfreeze(self, targets: Any) -> None:
-        """Make `targets` trainable again from the next step on."""
-        self._request("unfreeze", targets)
-
-    def set_frozen(self, targets: Any) -> None:
-        """Freeze exactly `targets`; every other candidate becomes trainable."""
-        self._request("set", targets)
-
-    @property
-    def frozen(self) -> list:
-        """The frozen candidates, in candidate order."""
-        if not self.built:
-            raise TrainOpStateError(
-                "the optimizer is built at the first training step: nothing is frozen yet"
-            )
-        return [v for v, flag in zip(self._trainable_variables, self._flag_values()) if flag]
-
-    @property
-    def candidates(self) -> list:
-        return list(self._trainable_variables) if self.built else []
-
-    def _request(self, kind: str, targets: Any) -> None:
-        if not self.built:
-            self._pending.append((kind, targets))  # build() starts the flags from these
-            return
-        chosen = self._select(targets)
-        new = chosen if kind == "set" else _after(kind, self._flag_values(), chosen)
-        self._write_flags(tf.constant(new, tf.bool))
-        if self._patterns is not None:
-            self._patterns.use(new)
-
-    def _select(self, targets: Any) -> list[bool]:
-        return _targets.select(
-            targets, self._trainable_variables, _path, expand=_expand, aliases=_aliases
-        )
+    def _wrapper_name(self) -> str:
+        return self.name
 
     # -- keras.optimizers.Optimizer -----------------------------------------------------
 
@@ -164,34 +123,8 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
         # looks variables up by (it may have been built before it was wrapped).
         candidates = list(inner._trainable_variables)
         super().build(candidates)
-        state = [False] * len(candidates)
-        for kind, targets in self._pending:
-            state = _after(kind, state, self._select(targets))
-        self._pending.clear()
-        self._frozen_flags = [
-            self.add_variable(
-                shape=(),
-                dtype="bool",
-                initializer=keras.initializers.Constant(flag),
-                aggregation="only_first_replica",
-                name=f"frozen_{index}",
-            )
-            for index, flag in enumerate(state)
-        ]
+        self._create_flags()
         self._gate(inner)
-        flags = self._frozen_flags
-        # One call reads or writes every flag: a switch costs one function call, not one eager
-        # op per variable. Traced once, on first use, outside the training step.
-        self._read_flags = tf.function(lambda: tf.stack([flag.value for flag in flags]))
-        self._write_flags = tf.function(
-            lambda values: [
-                flag.assign(v) for flag, v in zip(flags, tf.unstack(values, len(flags)))
-            ],
-            input_signature=[tf.TensorSpec([len(flags)], tf.bool)],
-        )
-
-    def _flag_values(self) -> list[bool]:
-        return [bool(flag) for flag in self._read_flags().numpy()] if self._frozen_flags else []
 
     @property
     def variables(self) -> list:
@@ -206,16 +139,8 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
         pattern = self._patterns.pattern_for(variables) if self._patterns and variables else None
         if pattern is not None:
             # Traced for the frozen set the model has: the variables are exactly the unfrozen
-            # candidates, so the wrapped optimizer runs ungated, as Keras itself runs it. If
-            # the flags changed behind the optimizer's back since, the step raises (a
-            # control dependency on the check would change how TF fuses the update's math).
-            tf.debugging.assert_equal(
-                tf.stack([flag.value for flag in self._frozen_flags]),
-                tf.constant(pattern),
-                message=f"{self.name}: the frozen flags changed without freeze/unfreeze/"
-                "set_frozen (a restored checkpoint?) since this step was traced: call "
-                "attach(model) again, or retrace your own train function",
-            )
+            # candidates, so the wrapped optimizer runs ungated, as Keras itself runs it.
+            self._check_pattern(pattern)
             self._gating = False
             try:
                 inner.apply(grads, variables)
@@ -247,18 +172,18 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
             tf.cond(
                 tf.convert_to_tensor(frozen_of(variable)),
                 lambda: tf.no_op(),
-                lambda: _no_output(update_step, gradient, variable, learning_rate),
+                lambda: no_output(update_step, gradient, variable, learning_rate),
             )
 
-        def gated_weight_decay(variables: Sequence[Any]) -> None:
+        def gated_decay(variables: Sequence[Any]) -> None:
             if not self._gating:
                 apply_weight_decay(variables)
                 return
-            _gated_weight_decay(inner, variables, frozen_of)
+            gated_weight_decay(inner, variables, frozen_of)
 
         inner.update_step = gated_update_step
         if inner.weight_decay is not None:
-            inner._apply_weight_decay = gated_weight_decay
+            inner._apply_weight_decay = gated_decay
 
     @property
     def learning_rate(self) -> Any:
@@ -293,8 +218,7 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
             )
         for index, variable in enumerate(self._variables):
             variable.assign(store[str(index)])
-        if self._patterns is not None:
-            self._patterns.use(self._flag_values())
+        self._reapply_patterns()
 
     def get_config(self) -> dict:
         """`attached`: the model's frozen layers were saved with the trainable flag they were
@@ -315,36 +239,21 @@ class DynamicOptimizer(keras.optimizers.Optimizer):
         return cls(inner, **config)
 
 
-def _no_output(function: Any, *args: Any) -> Any:
-    function(*args)
-    return tf.no_op()
+class _EitherKerasCallback(keras.callbacks.Callback):
+    """A Keras 3 callback that tf_keras's `fit` takes too: tf_keras asks each callback which
+    batch hooks it implements."""
+
+    def _implements_train_batch_hooks(self) -> bool:
+        return True
+
+    def _implements_test_batch_hooks(self) -> bool:
+        return False
+
+    def _implements_predict_batch_hooks(self) -> bool:
+        return False
 
 
-def _gated_weight_decay(inner: Any, variables: Sequence[Any], frozen_of: Any) -> None:
-    """TF's own weight decay, per variable, skipped for frozen ones (AdamW, `weight_decay=`)."""
-
-    def per_variable(distribution: Any, variables: Sequence[Any]) -> None:
-        def decay(variable: Any) -> None:
-            if inner._use_weight_decay(variable):
-                lr = tf.cast(inner.learning_rate, variable.dtype)
-                wd = tf.cast(inner.weight_decay, variable.dtype)
-                tf.cond(
-                    tf.convert_to_tensor(frozen_of(variable)),
-                    lambda: tf.no_op(),
-                    lambda: tf.group(variable.assign_sub(variable * wd * lr)),
-                )
-
-        for variable in variables:
-            if isinstance(variable, keras.Variable):
-                variable = variable.value
-            distribution.extended.update(variable, decay, group=False)
-
-    tf.__internal__.distribute.interim.maybe_merge_call(
-        per_variable, inner._distribution_strategy, variables
-    )
-
-
-class FreezeSchedule(keras.callbacks.Callback):
+class FreezeSchedule(_EitherKerasCallback):
     """Set the frozen set at the start of chosen epochs: `{0: ["backbone"], 3: []}` freezes
     the backbone for epochs 0-2 and unfreezes everything from epoch 3 on."""
 
@@ -362,7 +271,7 @@ class TrainableChangedError(TfCollectionsError):
     """A layer's `trainable` changed after Keras traced the train function."""
 
 
-class TrainableGuard(keras.callbacks.Callback):
+class TrainableGuard(_EitherKerasCallback):
     """Catch the Keras trap: `trainable` changed after the train function was traced.
 
     Keras keeps training with the trainable set it traced, silently. By default the guard
@@ -370,7 +279,9 @@ class TrainableGuard(keras.callbacks.Callback):
     train function so the change takes effect (unfreezing a variable the optimizer was not
     built with still needs a new optimizer: use DynamicOptimizer for that). Added to a later
     `fit`, it compares with what the optimizer was built with (or, for a DynamicOptimizer
-    given the model, with the frozen set it applied).
+    given the model, with the frozen set it applied). On a Keras 2 (tf_keras) model the set
+    is the one `compile()` took, which Keras 2 puts back for every `fit`; `retrace` makes the
+    current flags the compiled ones.
     """
 
     def __init__(self, action: str = "raise") -> None:
@@ -393,19 +304,29 @@ class TrainableGuard(keras.callbacks.Callback):
             _keras_model.TRACED_WITH[function] = _keras_model.trainable_flags(self.model)
 
     def _check(self) -> None:
-        function = self.model.train_function
-        if function is None:
+        model = self.model
+        keras2 = _keras_model.kind_of(model).major == 2
+        function = model.train_function
+        now = _keras_model.trainable_flags(model)
+        if keras2:
+            traced = _compiled_flags(model)
+            users = _keras2_user_state(model)
+            now = {_layer_path(layer): flag for layer, flag in users.items() if layer is not model}
+        elif function is None:
             return
-        traced = _keras_model.TRACED_WITH.get(function) or _untraced_record(self.model)
+        else:
+            traced = _keras_model.TRACED_WITH.get(function) or _untraced_record(model)
         if not traced:
             return
-        now = _keras_model.trainable_flags(self.model)
         changed = sorted(path for path, flag in now.items() if traced.get(path, flag) != flag)
         if not changed:
             return
         if self.action == "retrace":
             _keras_model.TRACED_WITH.pop(function, None)
-            self.model.make_train_function(force=True)
+            if keras2:  # the user's flags become the compiled ones, now and for every fit
+                object.__setattr__(model, "_compiled_trainable_state", users)
+                model._set_trainable_state(users)
+            model.make_train_function(force=True)
             return
         listing = ", ".join(
             f"{path} ({'now trainable' if now[path] else 'now frozen'})" for path in changed
@@ -432,3 +353,35 @@ def _untraced_record(model: Any) -> dict[str, bool]:
         for layer in model._flatten_layers(include_self=False)
         if layer._trainable_variables
     }
+
+
+def _compiled_flags(model: Any) -> dict[str, bool]:
+    """Keras 2: the flags `compile()` took, which `fit` and `train_on_batch` train with."""
+    compiled = getattr(model, "_compiled_trainable_state", None) or {}
+    return {_layer_path(layer): flag for layer, flag in compiled.items() if layer is not model}
+
+
+def _layer_path(layer: Any) -> str:
+    return getattr(layer, "path", layer.name)
+
+
+def _keras2_user_state(model: Any) -> Any:
+    """Keras 2: the flags the user set, {layer: trainable}. Inside `fit` and `train_on_batch`
+    Keras 2 has put the compiled flags on the layers (RespectCompiledTrainableState) and kept
+    the user's aside, on that context object: found among the model's referrers."""
+    for referrer in gc.get_referrers(model):
+        fields = referrer if isinstance(referrer, dict) else getattr(referrer, "__dict__", {})
+        if fields.get("_model") is model and fields.get("_should_set_trainable"):
+            saved = fields.get("_current_trainable_state")
+            if saved is not None:
+                return saved
+    return model._get_trainable_state()
+
+
+def __getattr__(name: str) -> Any:
+    """Keras 2 helpers, imported on first use: `tf_keras` is needed only by its users."""
+    if name == "restore_optimizer":
+        from tfcollections.freeze.keras2 import restore_optimizer
+
+        return restore_optimizer
+    raise AttributeError(f"module 'tfcollections.keras' has no attribute {name!r}")

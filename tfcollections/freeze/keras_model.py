@@ -1,4 +1,5 @@
-"""The frozen set made real on a Keras model: trainable flags and one train function a pattern.
+"""The frozen set made real on a Keras 3 or Keras 2 model: trainable flags and one train
+function a pattern.
 
 Keras differentiates `model.trainable_weights` as they were when the train function was traced;
 gating only the updates still pays the backward pass of every frozen layer (MobileNetV2 with a
@@ -15,12 +16,44 @@ step checks the flags still say that pattern. Any other step keeps the per-varia
 
 from __future__ import annotations
 
+import importlib
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
-import keras
-
 BATCHNORM_MODES = ("inference", "training")
+
+
+@dataclass(frozen=True)
+class KerasKind:
+    """What differs between Keras 3 (`keras`) and Keras 2 (`tf_keras`) for the frozen set:
+    where a layer keeps its own trainable variables, whether a variable's `trainable` can be
+    set (Keras 3's can; a tf.Variable's is read-only), and the module itself."""
+
+    major: int
+    module: Any
+
+    def own_trainable(self, layer: Any) -> list:
+        return list(layer._trainable_variables if self.major == 3 else layer._trainable_weights)
+
+    def sublayers(self, layer: Any) -> list:
+        return list(layer._flatten_layers(include_self=False, recursive=False))
+
+    def is_compiled(self, model: Any) -> bool:
+        return bool(getattr(model, "compiled" if self.major == 3 else "_is_compiled", False))
+
+
+def kind_of(obj: Any) -> KerasKind | None:
+    """The Keras `obj` (a model, layer, optimizer or callback) belongs to, read from its class:
+    a process may hold both. None for anything else."""
+    for cls in type(obj).__mro__:
+        root = cls.__module__.split(".", 1)[0]
+        if root in _MAJORS:
+            return KerasKind(_MAJORS[root], importlib.import_module(root))
+    return None
+
+
+_MAJORS = {"keras": 3, "tf_keras": 2}
 
 # The trainable flags each train function was traced with, by function: read by TrainableGuard.
 TRACED_WITH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -41,22 +74,27 @@ class ModelPatterns:
     """Applies frozen patterns to `model` and keeps the train function traced for each."""
 
     def __init__(self, model: Any, candidates: list, batchnorm: str) -> None:
+        kind = kind_of(model)
+        assert kind is not None
         self._model = model
         self._candidates = candidates
+        self._flags_variables = kind.major == 3  # a tf.Variable's `trainable` is read-only
         index = {id(variable): i for i, variable in enumerate(candidates)}
         self._leaves = []  # (layer, candidate indices, its other variables, keeps training)
         for layer in model._flatten_layers(include_self=False):
-            if layer._layers:  # a container: its leaves carry the flags
+            if kind.sublayers(layer):  # a container: its leaves carry the flags
                 continue
-            own = [index[id(v)] for v in layer._trainable_variables if id(v) in index]
+            variables = kind.own_trainable(layer)
+            own = [index[id(v)] for v in variables if id(v) in index]
             if not own:
                 continue
             keep_training = batchnorm == "training" and isinstance(
-                layer, keras.layers.BatchNormalization
+                layer, kind.module.layers.BatchNormalization
             )
-            others = [(v, v.trainable) for v in layer._trainable_variables if id(v) not in index]
+            others = [(v, v.trainable) for v in variables if id(v) not in index]
             self._leaves.append((layer, own, others, keep_training))
-            _save_as_built(layer)
+            if kind.major == 3:
+                _save_as_built(layer)
         self._tracing_train_step = False
         train_step = getattr(model.train_step, "unmarked", model.train_step)  # attached again
 
@@ -69,10 +107,14 @@ class ModelPatterns:
 
         marked_train_step.unmarked = train_step
         model.train_step = marked_train_step
+        if kind.major == 2:
+            self._save_as_built(model)
+        self._kind = kind
         self._functions: dict[tuple[bool, ...], Any] = {}
         self._compiled = getattr(model, "_compile_config", None)
         self._current: tuple[bool, ...] | None = None
         self._expected: dict[str, bool] = {}
+        self._frozen_layers: list = []  # the layers the current pattern freezes
 
     def pattern_for(self, variables: list) -> tuple[bool, ...] | None:
         """The current pattern when `variables` are exactly its unfrozen candidates in a step
@@ -90,6 +132,25 @@ class ModelPatterns:
     def expected_flags(self) -> dict[str, bool]:
         """The layers' trainable flags as the current pattern set them."""
         return self._expected
+
+    def _save_as_built(self, model: Any) -> None:
+        """Keras 2: `model.save()`, in any format, writes the layers the pattern froze with the
+        flag they were built with, as Keras 3's `_save_as_built` does through `get_config`
+        (Keras 2's SavedModel folder keeps the flag outside the config)."""
+        save = getattr(model.save, "unwrapped", model.save)
+
+        def save_as_built(*args: Any, **kwargs: Any) -> Any:
+            frozen = list(self._frozen_layers)
+            for layer in frozen:
+                layer.trainable = True
+            try:
+                return save(*args, **kwargs)
+            finally:
+                for layer in frozen:
+                    layer.trainable = False
+
+        save_as_built.unwrapped = save
+        model.save = save_as_built
 
     def use(self, frozen: list[bool]) -> None:
         """Make `frozen` (a flag per candidate) the model's trainable set and install its
@@ -111,24 +172,33 @@ class ModelPatterns:
         kept = self._functions.get(pattern)
         if kept is not None:
             model.train_function = kept
-        elif getattr(model, "compiled", False):
+        elif self._kind.is_compiled(model):
             # A new function now, traced by Keras at its first call: `fit` reads
             # `model.train_function` at every step, so a switch from a callback works too.
             model.make_train_function(force=True)
         else:  # compile() will make one
             model.train_function = None
-        if hasattr(model, "_compiled_trainable_state"):  # Keras' own "changed since compile"
+        if self._kind.major == 2:
+            # Keras 2 trains with the flags `compile()` took: it puts them back on the layers
+            # for the length of each fit and train_on_batch (RespectCompiledTrainableState).
+            # Set past Keras 2's attribute tracking, in its own form.
+            object.__setattr__(model, "_compiled_trainable_state", model._get_trainable_state())
+        elif hasattr(model, "_compiled_trainable_state"):  # Keras 3: "changed since compile"
             model._compiled_trainable_state = {
                 layer: layer.trainable for layer in model._flatten_layers()
             }
 
     def _apply(self, pattern: tuple[bool, ...]) -> None:
+        self._frozen_layers = []
         for layer, own, others, keep_training in self._leaves:
             layer.trainable = keep_training or not all(pattern[i] for i in own)
             if layer.trainable:
                 _FROZEN_BY_PATTERN.discard(layer)
             else:
                 _FROZEN_BY_PATTERN.add(layer)
+                self._frozen_layers.append(layer)
+            if not self._flags_variables:
+                continue  # Keras 2: a layer partly frozen keeps the optimizer's gates
             for i in own:
                 self._candidates[i].trainable = not pattern[i]
             for variable, trainable in others:  # not the optimizer's: as they were
