@@ -1,4 +1,4 @@
-"""Keras 3: step time and freeze-switch cost of tfcollections.keras.DynamicOptimizer.
+"""Keras 3 or 2: step time and freeze-switch cost of tfcollections.keras.DynamicOptimizer.
 
 One run, two models: a 10 x Dense(320) MLP (about 1.03M parameters, batch 64) and
 keras.applications.MobileNetV2(weights=None) at 96x96 with a Dense head (batch 32), both
@@ -14,8 +14,9 @@ median step time over interleaved blocks of fit() steps (40 MLP or 8 MobileNetV2
 block and variant, 5 rounds). Then what a switch of the frozen set
 costs until training runs at full speed again (the switch, plus how much longer the first step
 after it takes than the next ones): set_frozen to a new pattern (Keras traces it), back to a
-pattern seen before, and setting trainable + compile() (a retrace every time). Usage:
-    python benchmarks/dynamic_keras.py [--repeat 5] [--models mlp,mobilenet]
+pattern seen before, and setting trainable + compile() (a retrace every time). `--keras 2`
+runs the same with tf_keras (its models, applications and current Adam). Usage:
+    python benchmarks/dynamic_keras.py [--keras 3|2] [--repeat 5] [--models mlp,mobilenet]
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from tabulate import tabulate  # noqa: E402
 import tfcollections as tfc  # noqa: E402
 
 RNG = np.random.default_rng(0)
+K = keras  # the Keras measured: keras (3), or tf_keras (2) with --keras 2
 
 
 class Problem:
@@ -62,9 +64,9 @@ class Mlp(Problem):
 
     @staticmethod
     def _make() -> keras.Model:
-        keras.utils.set_random_seed(0)
-        dense = [keras.layers.Dense(320, activation="relu", name=f"d{i}") for i in range(10)]
-        return keras.Sequential([keras.Input((320,)), *dense])
+        K.utils.set_random_seed(0)
+        dense = [K.layers.Dense(320, activation="relu", name=f"d{i}") for i in range(10)]
+        return K.Sequential([K.Input((320,)), *dense])
 
     def backbone_layers(self, model: keras.Model) -> list:
         return model.layers[:9]  # all but the last: "all" leaves a head to train
@@ -76,11 +78,11 @@ class MobileNet(Problem):
 
     @staticmethod
     def _make() -> keras.Model:
-        keras.utils.set_random_seed(0)
-        backbone = keras.applications.MobileNetV2(
+        K.utils.set_random_seed(0)
+        backbone = K.applications.MobileNetV2(
             input_shape=(96, 96, 3), include_top=False, weights=None, pooling="avg"
         )
-        return keras.Sequential([backbone, keras.layers.Dense(10, name="head")])
+        return K.Sequential([backbone, K.layers.Dense(10, name="head")])
 
     def frozen(self, model: keras.Model, fraction: float) -> list:
         """Whole blocks: the stem and blocks 0-8 for "half" (of 17), everything for "all"."""
@@ -98,9 +100,20 @@ FRACTIONS = {"0%": 0.0, "half": 0.5, "all": 1.0}
 
 
 class StepTimes(keras.callbacks.Callback):
+    """Per-step times; tf_keras's fit takes it too (it asks which batch hooks it has)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.times: list[float] = []
+
+    def _implements_train_batch_hooks(self) -> bool:
+        return True
+
+    def _implements_test_batch_hooks(self) -> bool:
+        return False
+
+    def _implements_predict_batch_hooks(self) -> bool:
+        return False
 
     def on_train_batch_begin(self, batch, logs=None):
         self._start = time.perf_counter()
@@ -111,7 +124,7 @@ class StepTimes(keras.callbacks.Callback):
 
 def plain(problem: Problem, fraction: float) -> keras.Model:
     model = problem.make()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    model.compile(optimizer=K.optimizers.Adam(1e-3), loss="mse")
     return model
 
 
@@ -119,15 +132,13 @@ def ideal(problem: Problem, fraction: float) -> keras.Model:
     model = problem.make()
     for layer in problem.frozen(model, fraction):
         layer.trainable = False
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    model.compile(optimizer=K.optimizers.Adam(1e-3), loss="mse")
     return model
 
 
 def dynamic(problem: Problem, fraction: float, attach: bool = True) -> keras.Model:
     model = problem.make()
-    optimizer = tfc.keras.DynamicOptimizer(
-        keras.optimizers.Adam(1e-3), model=model if attach else None
-    )
+    optimizer = tfc.keras.DynamicOptimizer(K.optimizers.Adam(1e-3), model=model if attach else None)
     model.compile(optimizer=optimizer, loss="mse")
     optimizer.set_frozen(problem.frozen(model, fraction))
     return model
@@ -163,7 +174,7 @@ def switch_costs(problem: Problem, switches: int) -> dict[str, float]:
     """Median seconds a switch of the frozen set costs until full speed again."""
     x, y = problem.x[: problem.batch], problem.y[: problem.batch]
     model = problem.make()
-    optimizer = tfc.keras.DynamicOptimizer(keras.optimizers.Adam(1e-3), model=model)
+    optimizer = tfc.keras.DynamicOptimizer(K.optimizers.Adam(1e-3), model=model)
     model.compile(optimizer=optimizer, loss="mse")
     model.train_on_batch(x, y)
     patterns = [problem.frozen(model, fraction) for fraction in (1.0, 0.5)]
@@ -176,7 +187,7 @@ def switch_costs(problem: Problem, switches: int) -> dict[str, float]:
         _switch_cost(lambda p=p: optimizer.set_frozen(p), train) for p in patterns * (switches // 2)
     ]
     reference = problem.make()
-    reference.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    reference.compile(optimizer=K.optimizers.Adam(1e-3), loss="mse")
     reference.train_on_batch(x, y)
 
     def recompile(fraction: float) -> None:
@@ -200,7 +211,13 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--models", default="mlp,mobilenet")
+    parser.add_argument("--keras", choices=("3", "2"), default="3")
     args = parser.parse_args(argv)
+    global K
+    if args.keras == "2":
+        import tf_keras
+
+        K = tf_keras
     problems = {"mlp": Mlp, "mobilenet": MobileNet}
     for key in args.models.split(","):
         problem = problems[key]()
@@ -225,7 +242,7 @@ def main(argv: list[str]) -> None:
                 )
             )
         params = variants["plain"].count_params()
-        print(f"{problem.name}: {params} parameters, batch {problem.batch}")
+        print(f"Keras {K.__version__}, {problem.name}: {params} parameters, batch {problem.batch}")
         print(tabulate(rows, headers=["fit step", "median ms", "vs plain", "vs ideal"]))
         costs = switch_costs(problem, 6)
         cheapest = costs["set_frozen, a pattern seen before"]

@@ -13,6 +13,7 @@ def test_import_and_lazy_attribute_load_no_tensorflow_first_use_does():
         assert not any(m.split(".")[0] in ("tensorflow", "keras") for m in sys.modules)
         assert tfc.keras.DynamicOptimizer.__name__ == "DynamicOptimizer"  # loads TF and Keras
         assert "keras" in sys.modules
+        assert "tf_keras" not in sys.modules  # only a tf_keras optimizer brings Keras 2 in
         try:
             tfc.get(tfc.LOSSES)
         except tfc.EagerModeError:

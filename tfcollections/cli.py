@@ -30,8 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument(
         "target",
         metavar="TARGET",
-        help="a .meta/.pbtxt file, SavedModel or checkpoint folder, .keras archive, "
-        "script.py, or package.module:function",
+        help="a .meta/.pbtxt file, SavedModel or checkpoint folder, .keras archive, Keras .h5 "
+        "file, script.py, or package.module:function",
     )
     target.add_argument("--tag-set", help="the SavedModel meta graph to read, e.g. serve,gpu")
     dump = commands.add_parser("dump", parents=[formats, target], help="list the collections")
@@ -63,7 +63,7 @@ def _dump(args: argparse.Namespace) -> int:
     loaded = load(args.target, args.tag_set)
     if loaded.archive is not None:
         if args.collection:
-            raise InspectError(f"{args.target}: a Keras archive has no graph collections")
+            raise InspectError(f"{args.target}: a Keras model file has no graph collections")
         return _dump_archive(args, loaded)
     for graph in loaded.graphs:
         if args.collection:

@@ -321,3 +321,103 @@ def test_without_h5py_the_layers_show_and_the_missing_piece_is_named(artifacts):
         artifacts["root"] / "dynamic.keras",
     )
     assert "h5py is not installed: weight counts and a DynamicOptimizer's" in text.stdout
+
+
+# -- Keras 2 (tf_keras) files: model.save("m.h5") and .keras -----------------------------
+
+
+@pytest.fixture(scope="module")
+def keras2_files(tmp_path_factory):
+    """tf_keras models saved as .h5 and .keras, with a DynamicOptimizer of each family given
+    the model (base frozen) and a plain optimizer with a layer the user froze."""
+    tf_keras = pytest.importorskip("tf_keras")
+    root = tmp_path_factory.mktemp("keras2")
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    y = np.random.default_rng(1).normal(size=(32, 1)).astype("float32")
+    saved = {}
+    for name, make in (
+        ("current", lambda: tf_keras.optimizers.Adam(1e-3)),
+        ("legacy", lambda: tf_keras.optimizers.legacy.Adam(1e-3)),
+        ("plain", None),
+    ):
+        inputs = tf_keras.Input((4,))
+        hidden = tf_keras.layers.BatchNormalization(name="bn")(
+            tf_keras.layers.Dense(8, name="base")(inputs)
+        )
+        model = tf_keras.Model(inputs, tf_keras.layers.Dense(1, name="head")(hidden), name=name)
+        if make is None:
+            model.get_layer("base").trainable = False
+            model.compile(optimizer=tf_keras.optimizers.Adam(1e-3), loss="mse")
+            optimizer = None
+        else:
+            optimizer = tfc.keras.DynamicOptimizer(make(), model=model)
+            model.compile(optimizer=optimizer, loss="mse")
+            optimizer.freeze("base")
+        model.fit(x, y, epochs=1, verbose=0)
+        for suffix in (".h5", ".keras"):
+            model.save(root / f"{name}{suffix}")
+        saved[name] = (model, optimizer)
+    return root, saved
+
+
+@pytest.mark.parametrize("name", ["current", "legacy"])
+def test_keras2_h5_names_the_frozen_set_of_either_optimizer_family(keras2_files, capsys, name):
+    root, saved = keras2_files
+    model, optimizer = saved[name]
+    code, data = _json(capsys, "dump", root / f"{name}.h5")
+    assert code == 0 and data["graphs"] == []
+    archive = data["keras"]
+    assert archive["keras_version"].startswith("2.")
+    assert archive["optimizer"]["dynamic"] is True and archive["optimizer"]["attached"] is True
+    expected = [
+        {"layer": layer.name, "index": index, "shape": list(weight.shape)}
+        for layer in model.layers
+        for index, weight in enumerate(layer.weights)
+        if any(weight is frozen for frozen in optimizer.frozen)
+    ]
+    assert archive["optimizer"]["frozen"] == expected and expected
+    assert [layer["trainable"] for layer in archive["layers"]] == [True, True, True]  # as built
+    assert archive["model"]["trainable_params"] == sum(
+        math.prod(w.shape) for w in model.trainable_weights
+    )
+    code, out, _ = _run(capsys, "audit", root / f"{name}.h5")
+    assert code == 0 and "no problems" in out
+    code, out, _ = _run(capsys, "dump", root / f"{name}.h5")
+    assert f"Functional model {name}, saved by Keras 2." in out
+    assert "frozen by DynamicOptimizer: 2 of" in out
+
+
+def test_keras2_h5_and_keras_files_of_a_plain_model_read_as_keras_does(keras2_files, capsys):
+    root, saved = keras2_files
+    model, _ = saved["plain"]
+    for suffix in (".h5", ".keras"):
+        code, data = _json(capsys, "dump", root / f"plain{suffix}")
+        archive = data["keras"]
+        assert code == 0 and archive["optimizer"]["dynamic"] is False, suffix
+        assert [layer["path"] for layer in archive["layers"]] == ["base", "bn", "head"]
+        assert archive["layers"][0]["trainable"] is False
+        assert archive["model"] == {
+            "class": "Functional",
+            "name": "plain",
+            "trainable_params": sum(math.prod(w.shape) for w in model.trainable_weights),
+            "non_trainable_params": sum(math.prod(w.shape) for w in model.non_trainable_weights),
+        }, suffix
+    code, data = _json(capsys, "dump", root / "current.keras")
+    assert data["keras"]["optimizer"]["frozen"] is not None  # tf_keras .keras: flags read
+
+
+def test_bad_hdf5_files_are_one_line_exit_2(keras2_files, capsys, tmp_path):
+    root, saved = keras2_files
+    saved["plain"][0].save_weights(tmp_path / "weights_only.h5")
+    good = (root / "plain.h5").read_bytes()
+    (tmp_path / "truncated.h5").write_bytes(good[: len(good) // 3])
+    (tmp_path / "text.h5").write_text("not hdf5\n")
+    cases = [
+        (tmp_path / "weights_only.h5", "Keras weights only, from save_weights"),
+        (tmp_path / "truncated.h5", "not a readable HDF5 file"),
+        (tmp_path / "text.h5", "the CLI reads MetaGraphDef files"),
+    ]
+    for target, expected in cases:
+        code, out, err = _run(capsys, "dump", target)
+        assert code == 2 and out == "" and expected in err, (target, err)
+        assert len(err.strip().splitlines()) == 1 and str(target) in err

@@ -55,7 +55,7 @@ class _Keras2Wrapper(FrozenSet):
         self.inner_optimizer = inner_optimizer
         self._init_frozen_set(KERAS2)
         self._candidate_list: list = []
-        self._index: dict[int, int] = {}
+        self._index: dict[Any, int] = {}  # by the key tf_keras gives a variable
         self._gating = True
         self._state_loaded = True  # a new optimizer has nothing to load
         if model is not None:

@@ -31,7 +31,7 @@ from tfcollections.errors import InspectError
 CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
 _STATISTICS_LAYERS = {"Normalization"}  # every weight is a statistic: mean, variance, count
-_DYNAMIC = "DynamicOptimizer"
+_DYNAMIC = ("DynamicOptimizer", "LegacyDynamicOptimizer")
 
 
 FROZEN_BUT_TRAINABLE = "frozen-but-trainable"
@@ -74,7 +74,10 @@ class KerasArchive:
 
     @property
     def dynamic(self) -> bool:
-        return bool(self.optimizer) and self.optimizer.get("class_name") == _DYNAMIC
+        """Saved with a tfcollections DynamicOptimizer (Keras 3, or Keras 2 of either family;
+        tf_keras writes the registered name, `tfcollections>...`)."""
+        name = (self.optimizer or {}).get("class_name") or ""
+        return name.removeprefix("tfcollections>") in _DYNAMIC
 
     @property
     def frozen_known(self) -> bool:
@@ -250,7 +253,7 @@ def _walk(model: dict, h5: Any, prefix: str, enclosing: bool, out: list[ArchiveL
                 trainable,
                 enclosing and trainable,
                 shapes,
-                _trainable_kind(class_name, len(shapes or [])),
+                trainable_kind(class_name, len(shapes or [])),
             )
         )
 
@@ -291,7 +294,8 @@ def _kind(value: Any) -> str | None:
     return None if dtype is None else dtype.kind
 
 
-def _trainable_kind(class_name: str, count: int) -> list[bool]:
+def trainable_kind(class_name: str, count: int) -> list[bool]:
+    """Per weight of a layer of `class_name`: may Keras train it (not a statistic)."""
     if class_name in _STATISTICS_LAYERS:
         return [False] * count
     if class_name == "BatchNormalization":  # [gamma], [beta], moving_mean, moving_variance
@@ -307,7 +311,12 @@ def _read_flags(h5: Any, found: KerasArchive) -> None:
     if group is None:
         found.note = "the archive holds no optimizer variables (saved before training?)"
         return
-    values = [group[key][()] for key in sorted(group, key=_index)]
+    match_flags(found, [group[key][()] for key in sorted(group, key=_index)])
+
+
+def match_flags(found: KerasArchive, values: list) -> None:
+    """Give each layer its frozen flags: the bool values among the optimizer variables, one per
+    candidate (the model's trainable weights when the optimizer was built, in order)."""
     found.flags = [bool(value) for value in values if _kind(value) == "b"]
     candidates = sum(sum(layer.trainable_kind) for layer in found.layers)
     if len(found.flags) != candidates:

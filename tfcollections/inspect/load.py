@@ -1,7 +1,7 @@
 """Turn a TARGET into graphs: a MetaGraphDef file, a SavedModel folder, a checkpoint folder, a
-Python script or `package.module:function`; or into a Keras archive (`.keras`). Saved files are
-parsed as protobufs, zips and HDF5 only (no TensorFlow or Keras import); scripts run in a fresh
-tf.Graph with their prints sent to stderr."""
+Python script or `package.module:function`; or into a Keras model file (a `.keras` archive, a
+Keras 2 HDF5 file). Saved files are parsed as protobufs, zips and HDF5 only (no TensorFlow or
+Keras import); scripts run in a fresh tf.Graph with their prints sent to stderr."""
 
 from __future__ import annotations
 
@@ -19,11 +19,15 @@ from google.protobuf import message as protobuf_message
 from google.protobuf import text_format
 
 from tfcollections.errors import InspectError
-from tfcollections.inspect import keras_archive, protos
+from tfcollections.inspect import keras_archive, keras_h5, protos
 from tfcollections.inspect.graphs import GraphData, from_live_graph, from_meta_graph
 from tfcollections.inspect.keras_archive import KerasArchive
 
 _TEXT_SUFFIXES = (".pbtxt", ".meta.txt", ".txt")
+_READABLE = (
+    "MetaGraphDef files (.meta, .pbtxt), SavedModel and checkpoint folders, .keras archives, "
+    "Keras HDF5 files (.h5), Python scripts and package.module:function"
+)
 _ENTRY_POINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
@@ -53,6 +57,8 @@ def load(target: str, tag_set: str | None = None) -> Loaded:
     if path.is_file():
         if keras_archive.is_archive(path):
             return Loaded(target, [], keras_archive.read(path))
+        if keras_h5.is_hdf5(path):
+            return Loaded(target, [], keras_h5.read(path))
         if path.suffix == ".py":
             return Loaded(target, [_run_script(target, lambda: _run_path(target))])
         return Loaded(target, [_meta_graph(path)])
@@ -116,7 +122,10 @@ def _load_saved_model(path: Path, tag_set: str | None, source: str) -> Loaded:
 
 def _meta_graph(path: Path) -> GraphData:
     meta = protos.message("tensorflow.MetaGraphDef")()
-    _parse(path, meta, text=path.name.endswith(_TEXT_SUFFIXES))
+    try:
+        _parse(path, meta, text=path.name.endswith(_TEXT_SUFFIXES))
+    except InspectError as error:
+        raise InspectError(f"{error}; the CLI reads {_READABLE}") from None
     if not meta.HasField("graph_def") and not meta.collection_def:
         raise InspectError(f"{path}: not a MetaGraphDef (no graph and no collections)")
     return from_meta_graph(meta, None, protos.message("tensorflow.VariableDef"))
