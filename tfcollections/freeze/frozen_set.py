@@ -38,9 +38,10 @@ def _aliases(candidate: Any) -> tuple:
 
 
 class FrozenSet:
-    """Mixed into a Keras optimizer wrapper (see the module docstring). The host calls
-    `_init_frozen_set()` in `__init__` and `_create_flags()` when it builds, and implements
-    `_candidates`, `_is_built`, `_add_flag`, `_build_for` and `_wrapper_name`."""
+    """Mixed into a Keras optimizer wrapper (see the module docstring), before the Keras
+    optimizer class. The host sets `inner_optimizer`, calls `_init_frozen_set()` in `__init__`
+    and `_create_flags()` when it builds, and implements `_candidates`, `_is_built`,
+    `_add_flag`, `_build_for` and `_wrapper_name`."""
 
     _keras: _keras_model.KerasKind
 
@@ -68,6 +69,27 @@ class FrozenSet:
 
     def _wrapper_name(self) -> str:
         raise NotImplementedError
+
+    # -- the wrapped optimizer's step and learning rate ----------------------------------
+
+    inner_optimizer: Any
+
+    @property
+    def iterations(self) -> Any:
+        """The wrapped optimizer's step counter: it advances every step, frozen or not."""
+        return self.inner_optimizer.iterations
+
+    @iterations.setter
+    def iterations(self, variable: Any) -> None:
+        self.inner_optimizer.iterations = variable
+
+    @property
+    def learning_rate(self) -> Any:
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate: Any) -> None:
+        self.inner_optimizer.learning_rate = learning_rate
 
     # -- the freeze API -----------------------------------------------------------------
 

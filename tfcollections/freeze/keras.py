@@ -185,18 +185,6 @@ class DynamicOptimizer(FrozenSet, keras.optimizers.Optimizer, metaclass=_EitherK
         if inner.weight_decay is not None:
             inner._apply_weight_decay = gated_decay
 
-    @property
-    def learning_rate(self) -> Any:
-        return self.inner_optimizer.learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, learning_rate: Any) -> None:
-        self.inner_optimizer.learning_rate = learning_rate
-
-    @property
-    def iterations(self) -> Any:
-        return self.inner_optimizer.iterations
-
     def finalize_variable_values(self, var_list: Any) -> None:
         self.inner_optimizer.finalize_variable_values(var_list)
 

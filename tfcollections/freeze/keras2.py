@@ -49,8 +49,6 @@ class _Keras2Wrapper(FrozenSet):
     step that runs ungated when it was traced for the model's current frozen set, and the
     configuration."""
 
-    inner_optimizer: Any
-
     def _setup(self, inner_optimizer: Any, model: Any, batchnorm: str) -> None:
         self.inner_optimizer = inner_optimizer
         self._init_frozen_set(KERAS2)
@@ -104,22 +102,6 @@ class _Keras2Wrapper(FrozenSet):
                 for g, v in grads_and_vars
             ]
         return apply(grads_and_vars)
-
-    @property
-    def iterations(self) -> Any:
-        return self.inner_optimizer.iterations
-
-    @iterations.setter
-    def iterations(self, variable: Any) -> None:
-        self.inner_optimizer.iterations = variable
-
-    @property
-    def learning_rate(self) -> Any:
-        return self.inner_optimizer.learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, learning_rate: Any) -> None:
-        self.inner_optimizer.learning_rate = learning_rate
 
     def get_config(self) -> dict:
         """`attached`: read by `tfcollections audit`, ignored when loading."""

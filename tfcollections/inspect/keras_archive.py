@@ -246,16 +246,15 @@ def _walk(model: dict, h5: Any, prefix: str, enclosing: bool, out: list[ArchiveL
             _walk(layer, group, f"{prefix}{name}/", enclosing and trainable, out)
             continue
         shapes = None if h5 is None else _shapes(_child(group, "vars"))
-        out.append(
-            ArchiveLayer(
-                f"{prefix}{name}",
-                class_name,
-                trainable,
-                enclosing and trainable,
-                shapes,
-                trainable_kind(class_name, len(shapes or [])),
-            )
-        )
+        out.append(leaf(f"{prefix}{name}", class_name, trainable, enclosing, shapes))
+
+
+def leaf(
+    path: str, class_name: str, trainable: bool, enclosing: bool, shapes: list | None
+) -> ArchiveLayer:
+    """A layer with weights, trained when it and every model around it are trainable."""
+    kind = _trainable_kind(class_name, len(shapes or []))
+    return ArchiveLayer(path, class_name, trainable, enclosing and trainable, shapes, kind)
 
 
 def _stored_name(class_name: str, used: dict[str, int]) -> str:
@@ -294,7 +293,7 @@ def _kind(value: Any) -> str | None:
     return None if dtype is None else dtype.kind
 
 
-def trainable_kind(class_name: str, count: int) -> list[bool]:
+def _trainable_kind(class_name: str, count: int) -> list[bool]:
     """Per weight of a layer of `class_name`: may Keras train it (not a statistic)."""
     if class_name in _STATISTICS_LAYERS:
         return [False] * count

@@ -17,12 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tfcollections.errors import InspectError
-from tfcollections.inspect.keras_archive import (
-    ArchiveLayer,
-    KerasArchive,
-    match_flags,
-    trainable_kind,
-)
+from tfcollections.inspect.keras_archive import ArchiveLayer, KerasArchive, leaf, match_flags
 
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -106,16 +101,7 @@ def _walk(
             _walk(layer, weights, f"{prefix}{name}/", own_group, enclosing and trainable, out)
             continue
         shapes = _shapes(own_group, name if group is not None else None)
-        out.append(
-            ArchiveLayer(
-                f"{prefix}{name}",
-                class_name,
-                trainable,
-                enclosing and trainable,
-                shapes,
-                trainable_kind(class_name, len(shapes)),
-            )
-        )
+        out.append(leaf(f"{prefix}{name}", class_name, trainable, enclosing, shapes))
 
 
 def _shapes(group: Any, layer: str | None) -> list[list[int]]:
