@@ -116,8 +116,8 @@ class Heap:
 
     def contains(self, container: str, key: str, *, surely: bool = True) -> bool:
         """Does setting `container.trainable` reach `key`: `key` is the container, a part of
-        it by name, or something it was built from; or, unless `surely`, the container or
-        container itself is open (something the analysis did not see built)."""
+        it by name, or something it was built from; or, unless `surely`, the container is open
+        (the analysis did not see it built: it may hold anything)."""
         if key == container:
             return True
         base, own = whole(container)
@@ -129,6 +129,8 @@ class Heap:
         return not surely and self.is_open(base)
 
     def is_open(self, key: str) -> bool:
+        """`key` belongs to an object made by code the analysis cannot see, or to one it did
+        not see made at all (a parameter, a global)."""
         root = _root(key)
         return root in self.open if root.startswith(ALLOCATED) else True
 
