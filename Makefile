@@ -26,9 +26,11 @@ demo: $(STAMP)
 	$(BIN)/python examples/alternating_freeze.py
 	@echo "### 3. Keras 3: the same trap, and tfcollections.keras.DynamicOptimizer"
 	$(BIN)/python examples/keras_freeze.py
-	@echo "### 4. tfc-lint finds the trap in the examples before anything runs"
+	@echo "### 4. Keras 2 (tf_keras): the trap at compile(), and the same DynamicOptimizer"
+	$(BIN)/python examples/keras2_freeze.py
+	@echo "### 5. tfc-lint finds the trap in the examples before anything runs"
 	$(BIN)/tfc-lint --no-cache --exit-zero examples
-	@echo "### 5. tfcollections shows what the trap's graph really holds"
+	@echo "### 6. tfcollections shows what the trap's graph really holds"
 	$(BIN)/tfcollections dump examples/trap_graph.py --members
 	$(BIN)/tfcollections audit examples/trap_graph.py || echo "(audit exit code $$?: a problem found)"
 

@@ -49,6 +49,17 @@ def test_keras_freeze_shows_the_trap_then_the_fix():
     assert "from epoch 2 unfrozen (no recompile), backbone moved: True" in out
 
 
+@pytest.mark.slow
+def test_keras2_freeze_shows_the_trap_then_the_fix_with_both_optimizer_families():
+    out = _run("keras2_freeze.py")
+    assert "the trap: backbone.trainable = False, backbone moved: True" in out
+    for family in ("DynamicOptimizer", "LegacyDynamicOptimizer"):
+        assert (
+            f"the fix with {family}: epochs 0-1 frozen, backbone moved: False; "
+            "from epoch 2 unfrozen, moved: True"
+        ) in out
+
+
 def test_tfc_lint_finds_each_bundled_trap(capsys):
     from tfcollections.lint.cli import main
 
@@ -56,6 +67,7 @@ def test_tfc_lint_finds_each_bundled_trap(capsys):
     found = [line.split(" ")[:2] for line in capsys.readouterr().out.splitlines()]
     names = [(Path(location.split(":")[0]).name, code) for location, code in found]
     assert names == [
+        ("keras2_freeze.py", "TFC004"),  # trainable = False after compile(), under Keras 2
         ("keras_freeze.py", "TFC004"),  # get_layer("backbone").trainable = False after fit()
         ("seed_trap.py", "TFC001"),
         ("trap_graph.py", "TFC001"),
