@@ -25,7 +25,7 @@ from tfcollections.graphkeys import *  # noqa: F403  (the key constants)
 from tfcollections.graphkeys import GRAPH_KEYS, GraphKey
 from tfcollections.losses import add_l2, add_loss, total_loss
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY = {
     "DynamicOptimizer": ("tfcollections.freeze.graph", "DynamicOptimizer"),
