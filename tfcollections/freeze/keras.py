@@ -8,6 +8,10 @@ clipping and gradient accumulation, frozen gradients are zeroed first, so the gl
 covers unfrozen gradients only and frozen accumulators add nothing. Given its model
 (`attach`), the wrapper also applies each frozen set to the model's trainable flags and keeps
 a train function per pattern (`keras_model.py`), so frozen layers cost no backward pass.
+
+`tfcollections.keras` is also Keras 2's entry point: given a tf_keras optimizer, the
+constructor returns `keras2.py`'s wrapper, and FreezeSchedule and TrainableGuard take tf_keras
+models (`restore_optimizer` is Keras 2's, loaded on first use).
 """
 
 from __future__ import annotations
