@@ -10,7 +10,7 @@ set to it (`keras_model.ModelPatterns`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from tfcollections._tf import tf as _tensorflow
 from tfcollections.errors import TfCollectionsError, TrainOpStateError
@@ -39,14 +39,15 @@ def _aliases(candidate: Any) -> tuple:
 
 class FrozenSet:
     """Mixed into a Keras optimizer wrapper (see the module docstring), before the Keras
-    optimizer class. The host sets `inner_optimizer`, calls `_init_frozen_set()` in `__init__`
+    optimizer class. The host sets `KERAS` and `inner_optimizer`, calls `_init_frozen_set()` in
+    `__init__`
     and `_create_flags()` when it builds, and implements `_candidates`, `_is_built`,
     `_add_flag`, `_build_for` and `_wrapper_name`."""
 
-    _keras: _keras_model.KerasKind
+    KERAS: ClassVar[_keras_model.KerasKind]
+    """The Keras the host wraps optimizers of."""
 
-    def _init_frozen_set(self, keras_kind: _keras_model.KerasKind) -> None:
-        self._keras = keras_kind
+    def _init_frozen_set(self) -> None:
         self._pending: list[tuple[str, Any]] = []
         self._frozen_flags: list = []
         self._patterns: _keras_model.ModelPatterns | None = None
@@ -91,6 +92,24 @@ class FrozenSet:
     def learning_rate(self, learning_rate: Any) -> None:
         self.inner_optimizer.learning_rate = learning_rate
 
+    # -- configuration -------------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        """`attached`: the model's frozen layers were saved with the trainable flag they were
+        built with (see `attach`); read by `tfcollections audit`, ignored when loading."""
+        return {
+            "name": self._wrapper_name(),
+            "inner_optimizer": self.KERAS.serialize(self.inner_optimizer),
+            "attached": self._patterns is not None,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: Any = None) -> Any:
+        config = dict(config)
+        config.pop("attached", None)
+        inner = cls.KERAS.deserialize(config.pop("inner_optimizer"), custom_objects)
+        return cls(inner, **config)
+
     # -- the freeze API -----------------------------------------------------------------
 
     def attach(self, model: Any, *, batchnorm: str = "inference") -> None:
@@ -108,7 +127,7 @@ class FrozenSet:
             raise TfCollectionsError(
                 f"batchnorm must be one of {_keras_model.BATCHNORM_MODES}, got {batchnorm!r}"
             )
-        keras_module = self._keras.module
+        keras_module = self.KERAS.module
         if not isinstance(model, keras_module.Model) or not model.built or not model.weights:
             raise TfCollectionsError(
                 f"attach takes a built {keras_module.__name__} Model, got "
@@ -162,7 +181,7 @@ class FrozenSet:
             self._patterns.use(new)
 
     def _select(self, targets: Any) -> list[bool]:
-        layer_class = self._keras.module.layers.Layer
+        layer_class = self.KERAS.module.layers.Layer
 
         def expand(target: Any) -> list | None:  # a layer or model stands for its weights
             return list(target.weights) if isinstance(target, layer_class) else None

@@ -63,6 +63,8 @@ class DynamicOptimizer(FrozenSet, keras.optimizers.Optimizer, metaclass=_EitherK
     `model=` (or `attach(model)`) makes freezing make training faster: see `attach`.
     """
 
+    KERAS = _keras_model.KerasKind(3, keras)
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         """A tf_keras optimizer gets the Keras 2 wrapper (`keras2.py`): which Keras an
         optimizer belongs to is read from the optimizer, so a process may hold both."""
@@ -89,7 +91,7 @@ class DynamicOptimizer(FrozenSet, keras.optimizers.Optimizer, metaclass=_EitherK
             )
         super().__init__(learning_rate=0.0, name=name or f"dynamic_{inner_optimizer.name}")
         self.inner_optimizer = inner_optimizer
-        self._init_frozen_set(_keras_model.KerasKind(3, keras))
+        self._init_frozen_set()
         if model is not None:
             self.attach(model, batchnorm=batchnorm)
 
@@ -212,24 +214,6 @@ class DynamicOptimizer(FrozenSet, keras.optimizers.Optimizer, metaclass=_EitherK
             variable.assign(store[str(index)])
         self._reapply_patterns()
 
-    def get_config(self) -> dict:
-        """`attached`: the model's frozen layers were saved with the trainable flag they were
-        built with (see `attach`); read by `tfcollections audit`, ignored when loading."""
-        return {
-            "name": self.name,
-            "inner_optimizer": keras.saving.serialize_keras_object(self.inner_optimizer),
-            "attached": self._patterns is not None,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict, custom_objects: Any = None) -> DynamicOptimizer:
-        config = dict(config)
-        config.pop("attached", None)
-        inner = keras.saving.deserialize_keras_object(
-            config.pop("inner_optimizer"), custom_objects=custom_objects
-        )
-        return cls(inner, **config)
-
 
 class _EitherKerasCallback(keras.callbacks.Callback):
     """A Keras 3 callback that tf_keras's `fit` takes too: tf_keras asks each callback which
@@ -303,7 +287,11 @@ class TrainableGuard(_EitherKerasCallback):
         if keras2:
             traced = _compiled_flags(model)
             users = _keras2_user_state(model)
-            now = {_layer_path(layer): flag for layer, flag in users.items() if layer is not model}
+            now = {
+                _keras_model.layer_path(layer): flag
+                for layer, flag in users.items()
+                if layer is not model
+            }
         elif function is None:
             return
         else:
@@ -341,7 +329,7 @@ def _untraced_record(model: Any) -> dict[str, bool]:
         return {}
     built = {id(variable) for variable in optimizer._trainable_variables}
     return {
-        getattr(layer, "path", layer.name): any(id(v) in built for v in layer._trainable_variables)
+        _keras_model.layer_path(layer): any(id(v) in built for v in layer._trainable_variables)
         for layer in model._flatten_layers(include_self=False)
         if layer._trainable_variables
     }
@@ -350,11 +338,11 @@ def _untraced_record(model: Any) -> dict[str, bool]:
 def _compiled_flags(model: Any) -> dict[str, bool]:
     """Keras 2: the flags `compile()` took, which `fit` and `train_on_batch` train with."""
     compiled = getattr(model, "_compiled_trainable_state", None) or {}
-    return {_layer_path(layer): flag for layer, flag in compiled.items() if layer is not model}
-
-
-def _layer_path(layer: Any) -> str:
-    return getattr(layer, "path", layer.name)
+    return {
+        _keras_model.layer_path(layer): flag
+        for layer, flag in compiled.items()
+        if layer is not model
+    }
 
 
 def _keras2_user_state(model: Any) -> Any:

@@ -49,9 +49,11 @@ class _Keras2Wrapper(FrozenSet):
     step that runs ungated when it was traced for the model's current frozen set, and the
     configuration."""
 
+    KERAS = KERAS2
+
     def _setup(self, inner_optimizer: Any, model: Any, batchnorm: str) -> None:
         self.inner_optimizer = inner_optimizer
-        self._init_frozen_set(KERAS2)
+        self._init_frozen_set()
         self._candidate_list: list = []
         self._index: dict[Any, int] = {}  # by the key tf_keras gives a variable
         self._gating = True
@@ -103,22 +105,9 @@ class _Keras2Wrapper(FrozenSet):
             ]
         return apply(grads_and_vars)
 
-    def get_config(self) -> dict:
-        """`attached`: read by `tfcollections audit`, ignored when loading."""
-        return {
-            "name": self._wrapper_name(),
-            "inner_optimizer": tf_keras.optimizers.serialize(self.inner_optimizer),
-            "attached": self._patterns is not None,
-        }
-
     @classmethod
     def from_config(cls, config: dict, custom_objects: Any = None) -> Any:
-        config = dict(config)
-        config.pop("attached", None)
-        inner = tf_keras.optimizers.deserialize(  # the family is in the inner config
-            config.pop("inner_optimizer"), custom_objects=custom_objects
-        )
-        optimizer = cls(inner, **config)
+        optimizer = super().from_config(config, custom_objects)
         optimizer._state_loaded = False  # until a loader gives the flags and slots back
         return optimizer
 

@@ -42,6 +42,19 @@ class KerasKind:
     def is_compiled(self, model: Any) -> bool:
         return bool(getattr(model, "compiled" if self.major == 3 else "_is_compiled", False))
 
+    def serialize(self, optimizer: Any) -> dict:
+        if self.major == 3:
+            return self.module.saving.serialize_keras_object(optimizer)
+        return self.module.optimizers.serialize(optimizer)
+
+    def deserialize(self, config: dict, custom_objects: Any = None) -> Any:
+        """An optimizer from its config (Keras 2 reads the family from the config itself)."""
+        if self.major == 3:
+            return self.module.saving.deserialize_keras_object(
+                config, custom_objects=custom_objects
+            )
+        return self.module.optimizers.deserialize(config, custom_objects=custom_objects)
+
 
 def kind_of(obj: Any) -> KerasKind | None:
     """The Keras `obj` (a model, layer, optimizer or callback) belongs to, read from its class:
@@ -62,11 +75,15 @@ TRACED_WITH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _FROZEN_BY_PATTERN: weakref.WeakSet = weakref.WeakSet()
 
 
+def layer_path(layer: Any) -> str:
+    """Keras 3's layer path (`sequential/backbone`), else the layer's name (Keras 2)."""
+    return getattr(layer, "path", layer.name)
+
+
 def trainable_flags(model: Any) -> dict[str, bool]:
     """Every sublayer's `trainable`, by path: what a train function is traced with."""
     return {
-        getattr(layer, "path", layer.name): layer.trainable
-        for layer in model._flatten_layers(include_self=False)
+        layer_path(layer): layer.trainable for layer in model._flatten_layers(include_self=False)
     }
 
 
@@ -108,7 +125,7 @@ class ModelPatterns:
         marked_train_step.unmarked = train_step
         model.train_step = marked_train_step
         if kind.major == 2:
-            self._save_as_built(model)
+            self._save_model_as_built(model)
         self._kind = kind
         self._functions: dict[tuple[bool, ...], Any] = {}
         self._compiled = getattr(model, "_compile_config", None)
@@ -133,7 +150,7 @@ class ModelPatterns:
         """The layers' trainable flags as the current pattern set them."""
         return self._expected
 
-    def _save_as_built(self, model: Any) -> None:
+    def _save_model_as_built(self, model: Any) -> None:
         """Keras 2: `model.save()`, in any format, writes the layers the pattern froze with the
         flag they were built with, as Keras 3's `_save_as_built` does through `get_config`
         (Keras 2's SavedModel folder keeps the flag outside the config)."""
