@@ -210,6 +210,8 @@ def test_keras2_load_with_custom_objects_and_a_load_that_drops_the_state_warns(t
     assert _layers(loaded.optimizer.frozen) == ["middle", "middle"]
     model.save(tmp_path / "folder")
     dropped = flavour.keras.models.load_model(tmp_path / "folder")  # no restore_optimizer
+    with pytest.raises(tfc.TfCollectionsError, match="model.h5: not a SavedModel folder"):
+        tfc.keras.restore_optimizer(dropped, tmp_path / "model.h5")
     with pytest.warns(UserWarning, match="loaded from a saved model without its state"):
         dropped.fit(X, Y, epochs=1, batch_size=32, verbose=0)
 

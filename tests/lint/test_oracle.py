@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_together
 
 from tfcollections.lint.engine import lint_source
 from tfcollections.lint.registry import load_selected
@@ -35,21 +36,15 @@ pytestmark = pytest.mark.slow
 def observed() -> dict[str, dict[str, list]]:
     """What moved at each training call, per Keras version (both run at once)."""
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    runs = {
-        version: subprocess.Popen(
-            [sys.executable, str(ORACLE / "run.py"), version, *map(str, PROGRAMS)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=environment,
-            cwd=ORACLE,
-        )
+    commands = {
+        version: [sys.executable, str(ORACLE / "run.py"), version, *map(str, PROGRAMS)]
         for version in VERSIONS
     }
+    runs = run_together(commands, timeout=900, env=environment, cwd=ORACLE)
     results = {}
     for version, run in runs.items():
-        out, err = run.communicate(timeout=900)
-        assert run.returncode == 0, err.decode()[-3000:]
-        results[version] = json.loads(out)
+        assert run.returncode == 0, run.stderr[-3000:]
+        results[version] = json.loads(run.stdout)
     return results
 
 

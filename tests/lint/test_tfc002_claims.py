@@ -7,10 +7,10 @@ outcome, and there is no finding where the library does what the code says.
 """
 
 import os
-import subprocess
 import sys
 
 import pytest
+from helpers import run_together
 
 from lint_rules.non_bool_trainable import NonBoolTrainable as Rule
 from tfcollections.lint.engine import lint_source
@@ -92,21 +92,11 @@ PROGRAMS = {
 @pytest.fixture(scope="module")
 def outcomes() -> dict[str, str]:
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    runs = {
-        name: subprocess.Popen(
-            [sys.executable, "-c", source],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=environment,
-            text=True,
-        )
-        for name, (source, _, _) in PROGRAMS.items()
-    }
+    commands = {name: [sys.executable, "-c", source] for name, (source, _, _) in PROGRAMS.items()}
     results = {}
-    for name, run in runs.items():
-        out, err = run.communicate(timeout=300)
-        assert run.returncode == 0, err[-2000:]
-        results[name] = out.strip().splitlines()[-1]
+    for name, run in run_together(commands, timeout=300, env=environment).items():
+        assert run.returncode == 0, run.stderr[-2000:]
+        results[name] = run.stdout.strip().splitlines()[-1]
     return results
 
 
