@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tfcollections.lint import keras_flow
+from tfcollections.lint.analysis.summaries import elsewhere
 
 
 class KerasModelTrainsFrozen(keras_flow.KerasFlowRule):
@@ -181,4 +182,4 @@ for step in range(1000):
                     else "",
                     before="its first training call after compile()" if keras3 else "compile()",
                 )
-            self.report(frozen.node, message)
+            self.report(frozen.node, message + elsewhere(frozen.cause, "frozen"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tfcollections.lint import keras_flow
+from tfcollections.lint.analysis.summaries import elsewhere
 
 
 class KerasTrainableIgnored(keras_flow.KerasFlowRule):
@@ -178,4 +179,5 @@ class Tuner:
             message = self.MESSAGE.format(
                 keras=analysis.keras, model=ignored.model, when=analysis.when_read()
             )
-            self.report(ignored.node, message)
+            read = elsewhere(ignored.read_at, f"{ignored.model} read its set")
+            self.report(ignored.node, message + read)

@@ -66,10 +66,10 @@ class NonBoolTrainable(LintRule):
     )
 
     @classmethod
-    def may_apply(cls, lowered_source: bytes) -> bool:
+    def may_apply(cls, lowered_source: bytes, reached: frozenset[bytes] = frozenset()) -> bool:
         """Most `trainable=` in real code pass a literal or a parameter: parse only when one
         receives a factory call, or a name that an assignment binds to a factory call, maybe
-        through other names."""
+        through other names. (The file alone decides: `reached` is not used.)"""
         if _DIRECT.search(lowered_source):
             return True
         names = set(_BY_NAME.findall(lowered_source)) - {b"true", b"false", b"none"}

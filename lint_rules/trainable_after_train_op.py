@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 
 import libcst as cst
 
 from tfcollections.lint import patterns
 from tfcollections.lint.analysis.interpreter import Interpreter
 from tfcollections.lint.analysis.objects import Frame
-from tfcollections.lint.flow import Place, in_finally_of
+from tfcollections.lint.analysis.summaries import Remote, Summary, elsewhere, without_prose
+from tfcollections.lint.flow import Flow, Place, in_finally_of
 from tfcollections.lint.rule import LintRule
 
 
@@ -23,8 +25,9 @@ class TrainableAfterTrainOp(LintRule):
     keeps training, the added one never trains. A change before the train op, in a branch that
     cannot run after it (including `if x:` ... `if not x:` with nothing assigning `x` in
     between), or in a `finally` that restores the collection is fine. Followed through
-    same-file functions and methods (`prune(w)` after `minimize()`, `net.freeze()` after
-    `net.build()` built it): reported at the call. Freeze at run time with
+    functions and methods of the file and of the project's other modules (`prune(w)` after
+    `minimize()`, `net.freeze()` after `net.build()` built it, a `Model` whose `__init__` in
+    `model.py` minimizes): reported at the call. Freeze at run time with
     `tfcollections.DynamicOptimizer` instead.
     """
 
@@ -36,6 +39,23 @@ class TrainableAfterTrainOp(LintRule):
         "tfcollections.DynamicOptimizer(...).freeze() instead"
     )
     PRECHECK = ((b"minimize", b"gradients"), (b"trainable_variables",))
+    PROJECT_PRECHECK = (
+        (rb"(?:\.minimize|compute_gradients|apply_gradients|tf\.gradients)\(",),
+        (
+            rb"(?:get_collection_ref|add_to_collections?|clear_collection)\([^)]*trainable_var",
+            rb"tfc\.(?:remove|add|discard|clear|ref)\(",
+        ),
+    )
+    FOLLOWS_PROJECT = True
+
+    @classmethod
+    def may_apply(cls, lowered_source: bytes, reached: frozenset[bytes] = frozenset()) -> bool:
+        """A build or a change must be in the file itself (the analysis starts from one),
+        as PROJECT_PRECHECK spells them; the other half may be in a module it imports."""
+        if super().may_apply(lowered_source) or not super().may_apply(lowered_source, reached):
+            return super().may_apply(lowered_source)
+        code = without_prose(lowered_source)
+        return any(re.search(pattern, code) for pattern in (*cls.PROJECT_PRECHECK[0], _CHANGER))
 
     VALID = [
         # A name bound to a list that contains it (lingvo, returnn): resolved without looping.
@@ -267,36 +287,75 @@ except ValueError:
                     return
 
     def finish(self) -> None:
-        if not self._builds or not self._changes:
-            return
-        restoring = {  # a `finally` that puts the collection back after a build in its `try`
+        project = self.flow.project
+        reached = self.flow.reached
+        builds = self._builds or not reached.isdisjoint(self.PROJECT_PRECHECK[0])
+        changes = self._changes or not reached.isdisjoint(self.PROJECT_PRECHECK[1])
+        if not (self._builds or self._changes) or not (builds and changes):
+            return  # one half here, the other here or in a module it imports
+        scope = self.flow.summary(self._module)
+        scope.fact(self.code, lambda _: self._facts())
+        keras = self.flow.keras_setting
+        analysis = _AfterBuild(lambda summary: summary.fact(self.code, _facts_of(keras)))
+        relevant = _AfterBuild.RELEVANT
+        interpreter = Interpreter(scope, analysis, project=project, relevant=relevant)
+        interpreter.run_all(None, analysis.scope_done)
+        for node, suffix in analysis.found.values():
+            self.report(node, self.MESSAGE + suffix)
+
+    def _facts(self) -> _Facts:
+        """The builds and the changes of this module (a `finally` that puts the collection
+        back after a build in its `try` changes nothing)."""
+        restoring = {
             change
             for change, (_, place) in self._changes.items()
             if any(in_finally_of(place, build) for build in self._builds.values())
         }
         changes = {key: node for key, (node, _) in self._changes.items() if key not in restoring}
-        analysis = _AfterBuild(set(self._builds), changes)
-        Interpreter(self._module, analysis).run_all(None, analysis.scope_done)
-        for node in analysis.found.values():
-            self.report(node)
+        return set(self._builds), changes
+
+
+_Facts = tuple[set[int], dict[int, cst.CSTNode]]
+_CHANGER = rb"get_collection_ref\(|add_to_collection|clear_collection\(|tfc\."
+
+
+def _facts_of(keras: str) -> Callable[[Summary], _Facts]:
+    """The facts of another module of the project: what this rule's visitor collects there."""
+
+    def collect(summary: Summary) -> _Facts:
+        code = summary.code
+        patterns = (*TrainableAfterTrainOp.PROJECT_PRECHECK[0], _CHANGER)
+        if code is not None and not any(re.search(pattern, code) for pattern in patterns):
+            return set(), {}  # neither a build nor a change here: no need to traverse it
+        flow = Flow(keras=keras)
+        visitor = TrainableAfterTrainOp(flow)
+        cst.visit_batched(
+            summary.module, [visitor], before_visit=flow.before_visit, after_leave=flow.after_leave
+        )
+        return visitor._facts()
+
+    return collect
 
 
 class _AfterBuild:
     """The dataflow of TFC001: on this path, was a train op built, and through which calls?
-    (None: not built; else the calls from the analysed scope down to the build.) A change of
+    (None: not built; else the calls from the analysed scope down to the build, and where the
+    build is reported from: itself, or the call into the module that holds it.) A change of
     the trainables after a build is reported where the two call chains part: at the change
     itself in the same function, else at the call that leads to it (`prune(w)` after
     `minimize()`, `model.freeze()` after `model.build()`)."""
 
-    def __init__(self, builds: set[int], changes: dict[int, cst.CSTNode]) -> None:
-        self._builds = builds
-        self._changes = changes
-        self._pending: dict[int, cst.CSTNode] = {}
-        self.found: dict[int, cst.CSTNode] = {}
+    RELEVANT = frozenset({b"minimize(", b"gradients(", b"trainable_variables", b"collection"})
+    """Words without which a module builds no train op and changes no collection."""
+
+    def __init__(self, facts: Callable[[Summary], _Facts]) -> None:
+        self._facts = facts
+        self._pending: dict[int, tuple[cst.CSTNode | Remote, str]] = {}
+        self.found: dict[int, tuple[cst.CSTNode | Remote, str]] = {}  # node, message suffix
 
     def call(self, built: _Built, node: cst.Call, frame: Frame) -> Iterable[_Built]:
-        if id(node) in self._builds:
-            return (built if built is not None else frame.calls,)
+        if id(node) in self._facts(frame.scope)[0]:
+            return (built if built is not None else (frame.calls, frame.placed(node)),)
         self._check(built, node, frame)
         return (built,)
 
@@ -309,19 +368,23 @@ class _AfterBuild:
     def assign(self, built: _Built, *_: object) -> Iterable[_Built]:
         return (built,)
 
+    def opaque(self, built: _Built, *_: object) -> Iterable[_Built]:
+        return (built,)
+
     def scope_done(self, analysed: bool) -> None:
         if analysed:
             self.found.update(self._pending)
         self._pending = {}
 
     def _check(self, built: _Built, node: cst.CSTNode, frame: Frame) -> None:
-        if built is None or id(node) not in self._changes:
+        if built is None or id(node) not in self._facts(frame.scope)[1]:
             return
+        calls, build = built
         shared = 0
-        while shared < min(len(built), len(frame.calls)) and built[shared] is frame.calls[shared]:
+        while shared < min(len(calls), len(frame.calls)) and calls[shared] is frame.calls[shared]:
             shared += 1
-        where = frame.calls[shared] if shared < len(frame.calls) else node
-        self._pending[id(where)] = where
+        where = frame.placed(frame.calls[shared] if shared < len(frame.calls) else node)
+        self._pending[id(where)] = (where, elsewhere(build, "train op built"))
 
 
-_Built = tuple[cst.Call, ...] | None
+_Built = tuple[tuple[cst.Call, ...], cst.CSTNode | Remote] | None

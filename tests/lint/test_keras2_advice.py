@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_oracle import ORACLE, _intended
+from oracle_marks import intended as intended_calls
+from test_oracle import ORACLE
 
 from tfcollections.lint.engine import lint_source
 from tfcollections.lint.registry import load_selected
@@ -168,7 +169,7 @@ def observed(rewritten) -> dict[str, list]:
 @pytest.mark.parametrize("name", sorted(REWRITES))
 def test_the_rewrite_trains_what_it_intends_under_keras2_and_lints_clean(name, rewritten, observed):
     program = rewritten[name]
-    intended = _intended(program)
+    intended = intended_calls(program)
     calls = observed[name]
     assert {line for line, _ in calls} == set(intended)
     executions: dict[int, int] = {}

@@ -11,13 +11,13 @@ reports exactly the marked lines.
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from helpers import run_together
+from oracle_marks import intended, marks
 
 from tfcollections.lint.engine import lint_source
 from tfcollections.lint.registry import load_selected
@@ -26,8 +26,6 @@ ORACLE = Path(__file__).parent / "oracle"
 PROGRAMS = sorted(ORACLE.glob("p[0-9]*.py"))
 VERSIONS = ("2", "3")
 RULES = load_selected(["TFC004", "TFC005"])
-_TRAINS = re.compile(r"trains:\s*(?P<layers>[^|#]*)")
-_MARK = re.compile(r"(?P<versions>(?:K[23]\s*)+):\s*(?P<code>TFC\d+)")
 
 pytestmark = pytest.mark.slow
 
@@ -50,32 +48,32 @@ def observed() -> dict[str, dict[str, list]]:
 
 def test_there_are_at_least_30_programs_covering_both_versions_and_rules():
     assert len(PROGRAMS) >= 30
-    marks = {mark for program in PROGRAMS for mark in _marks(program, "2") | _marks(program, "3")}
-    assert {code for _, code in marks} == {"TFC004", "TFC005"}
-    clean = [program for program in PROGRAMS if not _marks(program, "2") | _marks(program, "3")]
+    marked = {mark for program in PROGRAMS for mark in marks(program, "2") | marks(program, "3")}
+    assert {code for _, code in marked} == {"TFC004", "TFC005"}
+    clean = [program for program in PROGRAMS if not marks(program, "2") | marks(program, "3")]
     assert len(clean) >= 10  # correct code, that must stay quiet
 
 
 @pytest.mark.parametrize("version", VERSIONS, ids=lambda version: f"keras{version}")
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda program: program.stem)
 def test_findings_are_exactly_where_keras_differs_from_the_code(program, version, observed):
-    intended = _intended(program)
+    intent = intended(program)
     calls = observed[version][program.name]
-    assert {line for line, _ in calls} == set(intended), "every marked training call runs"
+    assert {line for line, _ in calls} == set(intent), "every marked training call runs"
     executions: dict[int, int] = {}
     surprises = []
     for line, moved in calls:
         index = executions[line] = executions.get(line, -1) + 1
-        expected = intended[line][min(index, len(intended[line]) - 1)]
+        expected = intent[line][min(index, len(intent[line]) - 1)]
         if set(moved) != expected:
             surprises.append((line, index, sorted(moved), sorted(expected)))
-    marks = _marks(program, version)
-    assert bool(marks) == bool(surprises), (
-        f"Keras {version}: the program's marks {sorted(marks)} do not match what Keras did: "
+    marked = marks(program, version)
+    assert bool(marked) == bool(surprises), (
+        f"Keras {version}: the program's marks {sorted(marked)} do not match what Keras did: "
         f"(line, execution, moved, intended) {surprises}"
     )
     findings = lint_source(program.read_bytes(), str(program), RULES, keras=version)
-    assert {(finding.line, finding.code) for finding in findings} == marks
+    assert {(finding.line, finding.code) for finding in findings} == marked
     assert all(f"under Keras {version}," in finding.message for finding in findings)
 
 
@@ -101,24 +99,3 @@ print(sorted({str(w.message) for w in caught}))
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "The model does not have any trainable weights." in result.stdout
-
-
-def _intended(program: Path) -> dict[int, list[set[str]]]:
-    intended = {}
-    for number, line in enumerate(program.read_text().splitlines(), start=1):
-        match = _TRAINS.search(line.partition("#")[2])
-        if match:
-            intended[number] = [
-                {name.strip() for name in execution.split(",") if name.strip() not in ("", "-")}
-                for execution in match.group("layers").split(";")
-            ]
-    return intended
-
-
-def _marks(program: Path, version: str) -> set[tuple[int, str]]:
-    marks = set()
-    for number, line in enumerate(program.read_text().splitlines(), start=1):
-        for match in _MARK.finditer(line.partition("#")[2]):
-            if f"K{version}" in match.group("versions").split():
-                marks.add((number, match.group("code")))
-    return marks

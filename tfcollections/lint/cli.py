@@ -17,7 +17,7 @@ from tfcollections import __version__
 from tfcollections.commandline import OneLineParser, run
 from tfcollections.errors import UsageError
 from tfcollections.lint import output
-from tfcollections.lint.config import check_codes, load_config
+from tfcollections.lint.config import Follow, check_codes, load_config
 from tfcollections.lint.discovery import discover
 from tfcollections.lint.finding import PARSE_ERROR, PARSE_ERROR_NAME, PARSE_ERROR_SUMMARY
 from tfcollections.lint.keras_target import SETTINGS as KERAS_SETTINGS
@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the Keras the Keras rules assume: 2 (tf_keras, TF <= 2.15), 3, or auto per file "
         "from its imports and what is installed (overrides the config; default auto)",
     )
+    parser.add_argument(
+        "--follow-imports",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="follow calls into the project's other modules (overrides the config; default on)",
+    )
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
     parser.add_argument("--statistics", action="store_true", help="count findings per code")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N")
@@ -77,6 +83,8 @@ def _run(args: argparse.Namespace) -> int:
         config = replace(config, ignore=check_codes(_split(args.ignore), known, "--ignore"))
     if args.keras:
         config = replace(config, keras=args.keras)
+    if args.follow_imports is not None:
+        config = replace(config, follow=Follow() if args.follow_imports else None)
     files = discover(args.paths, config)
     codes = sorted(code for code in known - {PARSE_ERROR} if config.selects(code))
     findings = lint_files(
@@ -85,6 +93,7 @@ def _run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         cache_folder=None if args.no_cache else config.root,
         keras=config.keras,
+        follow=config.follow,
     )
     findings = [
         finding

@@ -15,7 +15,19 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-_KEYS = {"select", "ignore", "exclude", "per-file-ignores", "keras"}
+_KEYS = {
+    "select", "ignore", "exclude", "per-file-ignores", "keras",
+    "follow-imports", "follow-depth", "follow-modules",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Follow:
+    """How far the analyses read the project's other modules: module hops from the linted
+    file, and modules read per linted file (the limits keep a pre-commit run fast)."""
+
+    depth: int = 2
+    modules: int = 24
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,7 @@ class Config:
     exclude: tuple[str, ...] = ()
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
     keras: str = "auto"
+    follow: Follow | None = Follow()
     source: Path | None = None
 
     def selects(self, code: str) -> bool:
@@ -97,8 +110,23 @@ def _parse(path: Path, known_codes: set[str]) -> Config:
             for pattern in per_file
         },
         keras=_keras(table.get("keras", "auto"), where),
+        follow=_follow(table, where),
         source=path,
     )
+
+
+def _follow(table: dict, where: str) -> Follow | None:
+    """`follow-imports = true|false`, `follow-depth`, `follow-modules` (positive integers)."""
+    enabled = table.get("follow-imports", True)
+    if not isinstance(enabled, bool):
+        raise UsageError(f"{where}: follow-imports must be true or false, not {enabled!r}")
+    limits = {}
+    for key, default in (("follow-depth", Follow.depth), ("follow-modules", Follow.modules)):
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UsageError(f"{where}: {key} must be a positive integer, not {value!r}")
+        limits[key.split("-")[1]] = value
+    return Follow(**limits) if enabled else None
 
 
 def _keras(value: object, where: str) -> str:

@@ -11,11 +11,13 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from tfcollections.lint.analysis.summaries import Project, Remote
 from tfcollections.lint.finding import PARSE_ERROR, Finding
 from tfcollections.lint.flow import Flow
 from tfcollections.lint.rule import LintRule
@@ -28,39 +30,53 @@ _LINE_NOQA = re.compile(
 
 
 def lint_source(
-    source: bytes, path: str, rules: Sequence[type[LintRule]], *, keras: str = "auto"
+    source: bytes,
+    path: str,
+    rules: Sequence[type[LintRule]],
+    *,
+    keras: str = "auto",
+    project: Project | None = None,
 ) -> list[Finding]:
     """The findings of `rules` in `source` (the bytes of the file at `path`), sorted; `keras`
-    is the Keras version the Keras rules assume ("auto", "2" or "3", see `keras_target`).
+    is the Keras version the Keras rules assume ("auto", "2" or "3", see `keras_target`);
+    `project`, when given, is followed into the modules the file imports (`summaries`).
 
     Unparsable input gives one TFC000 finding at the error position instead of raising.
     """
     if b"\0" in source:
         return [Finding(path, 1, 1, PARSE_ERROR, "cannot parse: the file contains NUL bytes")]
     lowered = source.lower()
-    active = [rule for rule in rules if rule.may_apply(lowered)]
+    following = [rule for rule in rules if rule.FOLLOWS_PROJECT]
+    reached: frozenset[bytes] = frozenset()
+    if project is not None and following:  # the words may be in the modules it imports
+        groups = (group for rule in following for group in rule.PROJECT_PRECHECK)
+        reached = project.reachable_words(source, frozenset(w for g in groups for w in g))
+    active = [rule for rule in rules if rule.may_apply(lowered, reached)]
     if not active or _FILE_NOQA.search(source):
         return []
     try:
         module = cst.parse_module(source)
     except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError) as error:
         return [_parse_error(source, path, error)]
+    flow = Flow(source, keras, Path(path), project, reached)
     try:
-        return _lint_parsed(module, source, path, active, keras)
+        return _lint_parsed(module, source, path, active, flow)
     except RecursionError:  # deeper than Python's default limit: again, with room for it
         try:
-            return _with_deep_stack(lambda: _lint_parsed(module, source, path, active, keras))
+            flow = Flow(source, keras, Path(path), project, reached)
+            return _with_deep_stack(lambda: _lint_parsed(module, source, path, active, flow))
         except RecursionError:
             message = "cannot lint: the code is nested too deeply"
             return [Finding(path, 1, 1, PARSE_ERROR, message)]
 
 
 def _lint_parsed(
-    module: cst.Module, source: bytes, path: str, rules: Sequence[type[LintRule]], keras: str
+    module: cst.Module, source: bytes, path: str, rules: Sequence[type[LintRule]], flow: Flow
 ) -> list[Finding]:
     """Every step after parsing: the traversal, the rules' analyses and the positions of what
-    they report all recurse on the tree, so all of them run under one deep-stack retry."""
-    visitors, failed = _visit(module, rules, Flow(source, keras), path)
+    they report all recurse on the tree, so all of them run under one deep-stack retry. A
+    finding whose other half is in another module is reported at the call that leads there."""
+    visitors, failed = _visit(module, rules, flow, path)
     reported = [
         (visitor.code, node, message) for visitor in visitors for node, message in visitor.reports
     ]
@@ -69,7 +85,13 @@ def _lint_parsed(
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     lines = source.decode(module.encoding, errors="replace").splitlines()
     findings = set()
+    remote: set[tuple[int, str]] = set()  # one finding a call and rule, naming its first cause
     for code, node, message in reported:
+        if isinstance(node, Remote):
+            if (id(node.entry), code) in remote:
+                continue
+            remote.add((id(node.entry), code))
+            node, message = node.entry, f"{message} (via {node.where})"
         start = positions[node].start
         if not _suppressed(lines, start.line, code):
             findings.add(Finding(path, start.line, start.column + 1, code, message))

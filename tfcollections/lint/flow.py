@@ -3,7 +3,7 @@
 Updated by the engine before and after every node of the one traversal (before the rules see a
 node, after they leave it), so every rule asks the same questions cheaply: "which loops and
 which arm of a try hold this?", "what does this name stand for?". Whether one place can run
-after another is the `dataflow` engine's question. No LibCST metadata providers: they cost
+after another is the flow `analysis` package's question. No LibCST metadata providers: they cost
 several times the parse.
 """
 
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import libcst as cst
 
 from tfcollections import tfnames
 from tfcollections.lint import keras_target
+from tfcollections.lint.analysis.summaries import Project, Summary
 
 T = TypeVar("T")
 
@@ -66,8 +68,18 @@ class Flow:
     the rules share about the whole file: its imports, the Keras it is linted for, and
     analyses built once for several rules (`shared`)."""
 
-    def __init__(self, source: bytes = b"", keras: str = "auto") -> None:
+    def __init__(
+        self,
+        source: bytes = b"",
+        keras: str = "auto",
+        path: Path | None = None,
+        project: Project | None = None,
+        reached: frozenset[bytes] = frozenset(),
+    ) -> None:
         self._source = source
+        self.path = path
+        self.project = project
+        self.reached = reached  # pre-check words found in the project modules it imports
         self._keras_setting = keras
         self._keras_major: int | None = None
         self._imported: list[tuple[str, str]] = []  # (dotted, local name) of every import
@@ -142,6 +154,10 @@ class Flow:
                 return self.qualify(bound, _hops - 1)
         return None
 
+    @property
+    def keras_setting(self) -> str:
+        return self._keras_setting
+
     def keras_major(self) -> int:
         """The Keras major version this file is linted for (see `keras_target`)."""
         if self._keras_major is None:
@@ -164,6 +180,10 @@ class Flow:
     def imported_names(self) -> dict[str, str]:
         """Local name -> dotted module or attribute, for every import anywhere in the file."""
         return {local: dotted for dotted, local in self._imported}
+
+    def summary(self, module: cst.Module) -> Summary:
+        """The file as the flow analysis sees it (its definitions and imports), made once."""
+        return self.shared("summary", lambda: Summary.of(module, self.path))
 
     def shared(self, key: str, build: Callable[[], T]) -> T:
         """`build()` once a file, for analyses more than one rule reports from."""

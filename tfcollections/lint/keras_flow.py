@@ -30,6 +30,7 @@ import libcst as cst
 from tfcollections import tfnames
 from tfcollections.lint.analysis.interpreter import Interpreter
 from tfcollections.lint.analysis.objects import BUILT, FRESH, OPEN, Frame, Heap, under
+from tfcollections.lint.analysis.summaries import Project, Remote, Summary
 from tfcollections.lint.flow import Flow
 from tfcollections.lint.rule import LintRule
 
@@ -47,6 +48,7 @@ class _Model:
     phase: str
     read: Writes = ()  # what Keras read (phase read or trained)
     compiled: Writes = ()  # the writes at its latest compile()
+    read_at: int = 0  # the node where Keras read them
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,9 @@ class Ignored:
     """A toggle (`node`) that `model` (as written at its training call), which may contain the
     object, does not see."""
 
-    node: cst.CSTNode
+    node: cst.CSTNode | Remote
     model: str
+    read_at: cst.CSTNode | Remote | None = None
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,11 @@ class Frozen:
     when another object's toggle froze it); or, when `target` is given, read after the toggles
     `changes` made for that other model."""
 
-    node: cst.CSTNode
+    node: cst.CSTNode | Remote
     model: str
     changes: tuple[str, ...] = ()
     target: str = ""
+    cause: cst.CSTNode | Remote | None = None  # the write that froze it
 
 
 @dataclass
@@ -88,20 +92,25 @@ class KerasFlow:
     """Findings of one file for one Keras major version (see the module docstring)."""
 
     keras: int
-    imports: dict[str, str]
     ignored: dict[int, Ignored] = field(default_factory=dict)  # by node: the first scope's
     frozen: dict[int, Frozen] = field(default_factory=dict)
     _nodes: dict[int, cst.CSTNode] = field(default_factory=dict)
-    _candidates: dict[int, tuple[str, str]] = field(default_factory=dict)  # toggle -> model
+    _candidates: dict[int, tuple[str, str, int]] = field(default_factory=dict)  # toggle -> model
     _read: dict[int, set[str]] = field(default_factory=dict)  # toggle -> models that read it
     _compiled: dict[int, set[str]] = field(default_factory=dict)  # toggle -> models compiled
     _frozen: dict[int, Frozen] = field(default_factory=dict)
     _inputs: set[str] = field(default_factory=set)  # Input tensors: shared, hold no weights
     _interpreter: Interpreter | None = None
 
-    def run(self, module: cst.Module) -> None:
-        modules = frozenset(self.imports)
-        self._interpreter = Interpreter(module, self, makes=self._makes, modules=modules)
+    RELEVANT = frozenset(
+        {b"model(", b"sequential(", b".trainable", b".compile(", b".fit(", b".train_on_batch("}
+    )
+    """Words without which a module's code builds, compiles, toggles and trains no model."""
+
+    def run(self, scope: Summary, project: Project | None) -> None:
+        self._interpreter = Interpreter(
+            scope, self, makes=self._makes, project=project, relevant=self.RELEVANT
+        )
         self._interpreter.run_all(_State(), self._scope_done)
 
     def when_read(self) -> str:
@@ -121,7 +130,7 @@ class KerasFlow:
             state = self._fresh(state, made)  # the same site allocates again (a loop)
         func = node.func
         if self._loads_compiled(node, frame):
-            return (self._compile(state, made, frame),)
+            return (self._compile(state, made, frame.placed(node)),)
         if not isinstance(func, cst.Attribute) or self._is_module(func.value, frame):
             return (state,)
         model = frame.key(func.value)
@@ -132,7 +141,7 @@ class KerasFlow:
             parts = {key for argument in node.args for key in frame.carried(argument.value)}
             self._heap.add(model, parts)
         elif method in tfnames.KERAS_COMPILE_METHODS:
-            return (self._compile(state, model, frame),)
+            return (self._compile(state, model, frame.placed(node)),)
         elif method in tfnames.KERAS_TRAINING_METHODS:
             shown = _EMPTY.code_for_node(func.value)
             return (self._train(state, model, shown, frame.site(node, func.value)),)
@@ -151,23 +160,40 @@ class KerasFlow:
             return (state,)
         where = frame.site(target, target.value, value)
         self._nodes[id(where)] = where
-        heap = self._heap
-        kept = tuple(
-            entry for entry in state.writes if not heap.contains(toggled, entry[0])
-        )  # writes this one covers no longer decide anything
-        return (_State((*kept, (toggled, frame.literal(value), id(where))), state.models),)
+        writes = self._write(state.writes, toggled, frame.literal(value), id(where))
+        return (_State(writes, state.models),)
+
+    def _write(self, writes: Writes, key: str, value: Value, origin: int) -> Writes:
+        """`writes` and then this one; the writes it covers no longer decide anything."""
+        kept = tuple(entry for entry in writes if not self._heap.contains(key, entry[0]))
+        return (*kept, (key, value, origin))
 
     def statement(
         self, state: _State, node: cst.BaseSmallStatement, frame: Frame
     ) -> Iterable[_State]:
         return (state,)
 
+    def opaque(self, state: _State, node: cst.Call, frame: Frame) -> Iterable[_State]:
+        """Every object the call was given that a write on this path set may now be trainable
+        or not: unknown. (One never written is taken as trainable either way: nothing on the
+        path contradicts the call having set it back.)"""
+        if not state.writes:
+            return (state,)
+        given = [argument.value for argument in node.args]
+        if isinstance(node.func, cst.Attribute):
+            given.append(node.func.value)
+        writes = state.writes
+        for key in sorted({key for expr in given for key in frame.carried(expr)}):
+            value, origin, _ = self._value(writes, key)
+            if value is not None and origin is not None:  # one origin for all: paths merge
+                writes = self._write(writes, key, None, 0)
+        return (_State(writes, state.models),)
+
     # -- Keras semantics ----------------------------------------------------------------
 
-    def _compile(self, state: _State, model: str, frame: Frame) -> _State:
+    def _compile(self, state: _State, model: str, at: cst.CSTNode | Remote) -> _State:
         if self.keras == 2:
-            state = self._read_set(state, model)
-            return state.with_model(model, _Model(_READ, state.writes, state.writes))
+            return self._read_set(state, model, at, compiled=True)
         for key, _, origin in state.writes:
             if self._touches(model, key):
                 self._compiled.setdefault(origin, set()).add(model)
@@ -178,7 +204,7 @@ class KerasFlow:
         before = state.model(model)
         phase = before.phase if before is not None else None
         if phase not in (_READ, _TRAINED):  # Keras 3 after compile(), or compiled elsewhere
-            state = self._read_set(state, model)
+            state = self._read_set(state, model, call)
         current = state.model(model)
         assert current is not None
         read = current.read
@@ -189,23 +215,25 @@ class KerasFlow:
             if finding is not None:
                 self._nodes[id(call)] = call
                 self._frozen.setdefault(id(call), finding)
-        for key, _, _ in state.writes:
-            now, origin, _ = self._value(state.writes, key)
+        for key in dict.fromkeys(key for key, _, _ in (*state.writes, *read)):
+            now, origin, _ = self._value(state.writes, key)  # a later write may cover it
             then = self._value(read, key)[0]
             if now is None or then is None or now == then or origin is None:
                 continue
             if self._may_hold(model, key):
-                self._candidates.setdefault(origin, (model, shown))
-        return state.with_model(model, _Model(_TRAINED, read, current.compiled))
+                self._candidates.setdefault(origin, (model, shown, current.read_at))
+        trained = _Model(_TRAINED, read, current.compiled, current.read_at)
+        return state.with_model(model, trained)
 
     def _frozen_when_read(
         self, model: str, shown: str, call: cst.CSTNode, read: Writes
     ) -> Frozen | None:
         for key in (model, f"{model}.layers[*]"):
-            value, _, written = self._value(read, key)
+            value, origin, written = self._value(read, key)
             if value is False:
                 by = "" if written == model else f"{self._heap.shown(written)}.trainable = False"
-                return Frozen(call, shown, (by,) if by else ())
+                cause = self._nodes.get(origin) if origin is not None else None
+                return Frozen(call, shown, (by,) if by else (), cause=cause)
         return None
 
     def _read_for_another(
@@ -227,13 +255,17 @@ class KerasFlow:
             return None
         return Frozen(call, shown, tuple(changes), sorted(set(targets))[0])
 
-    def _read_set(self, state: _State, model: str) -> _State:
+    def _read_set(
+        self, state: _State, model: str, at: cst.CSTNode | Remote, *, compiled: bool = False
+    ) -> _State:
+        """Keras reads `model`'s set at `at` (a compile() when `compiled`)."""
         for key, _, origin in state.writes:
             if self._touches(model, key):
                 self._read.setdefault(origin, set()).add(model)
+        self._nodes[id(at)] = at
         before = state.model(model)
-        compiled = before.compiled if before is not None else ()
-        return state.with_model(model, _Model(_READ, state.writes, compiled))
+        writes = state.writes if compiled else before.compiled if before is not None else ()
+        return state.with_model(model, _Model(_READ, state.writes, writes, id(at)))
 
     def _value(self, writes: Writes, key: str) -> tuple[Value, int | None, str]:
         """`key`'s trainable flag after `writes`: the latest write to it or to what holds it
@@ -264,9 +296,10 @@ class KerasFlow:
 
     def _scope_done(self, analysed: bool) -> None:
         if analysed:
-            for origin, (model, shown) in self._candidates.items():
+            for origin, (model, shown, read_at) in self._candidates.items():
                 if not self._read.get(origin, set()) - {model}:
-                    self.ignored.setdefault(origin, Ignored(self._nodes[origin], shown))
+                    found = Ignored(self._nodes[origin], shown, self._nodes.get(read_at))
+                    self.ignored.setdefault(origin, found)
             for call, finding in self._frozen.items():
                 self.frozen.setdefault(call, finding)
         self._candidates, self._read, self._frozen, self._compiled = {}, {}, {}, {}
@@ -278,10 +311,10 @@ class KerasFlow:
         `tensorflow.keras.Model`); None for a value, or a name the frame binds itself. (Flow's
         `qualify` answers this during the traversal; the dataflow runs after it.)"""
         dotted = _dotted(expr)
-        if dotted is None:
+        if dotted is None or frame.scope is None:
             return None
         root, _, rest = dotted.partition(".")
-        imported = self.imports.get(root)
+        imported = frame.scope.dotted.get(root)
         if imported is None or root in frame.aliases or root in frame.locals:
             return None
         return f"{imported}.{rest}" if rest else imported
@@ -321,7 +354,11 @@ class KerasFlow:
 
 class KerasFlowRule(LintRule):
     """A rule that reports from the file's `KerasFlow`: the analysis runs once a file, and only
-    in a file that sets `.trainable` somewhere (the pre-check already asked for a training call)."""
+    in a file that sets `.trainable`, or that imports a project module that does (the pre-check
+    already asked for a training call)."""
+
+    FOLLOWS_PROJECT = True
+    PROJECT_PRECHECK = ((rb"\.trainable\s*=[^=]",), (rb"\.(?:fit|train_on_batch)\(",))
 
     def __init__(self, flow: Flow) -> None:
         super().__init__(flow)
@@ -339,7 +376,8 @@ class KerasFlowRule(LintRule):
             )
 
     def finish(self) -> None:
-        if self._toggles and self._module is not None:
+        toggles_elsewhere = not self.flow.reached.isdisjoint(self.PROJECT_PRECHECK[0])
+        if self._module is not None and (self._toggles or toggles_elsewhere):
             self.report_from(analyse(self.flow, self._module))
 
     def report_from(self, analysis: KerasFlow) -> None:
@@ -351,8 +389,8 @@ def analyse(flow: Flow, module: cst.Module) -> KerasFlow:
     """The file's Keras findings, computed once for all the rules that report them."""
 
     def build() -> KerasFlow:
-        analysis = KerasFlow(flow.keras_major(), flow.imported_names())
-        analysis.run(module)
+        analysis = KerasFlow(flow.keras_major())
+        analysis.run(flow.summary(module), flow.project)
         return analysis
 
     return flow.shared("keras_flow", build)

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import libcst as cst
 
+from tfcollections.lint.analysis.summaries import Remote
 from tfcollections.lint.flow import Flow
 
 
@@ -25,25 +26,37 @@ class LintRule(cst.BatchableCSTVisitor):
     PRECHECK: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
     """Groups of lower-case byte strings: a file can hold a finding only if, for every group,
     its lower-cased text contains one of them. Files that fail are not parsed at all."""
+    FOLLOWS_PROJECT: ClassVar[bool] = False
+    """The rule's analysis follows calls into the project's other modules, so a pre-check
+    group the file lacks may be met by the modules it imports: by a pattern of the same group
+    of PROJECT_PRECHECK (regular expressions over lower-case code without docstrings and
+    comments: narrower than words, the module must do it, not mention it)."""
+    PROJECT_PRECHECK: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
     VALID: ClassVar[list[str]] = []
     INVALID: ClassVar[list[str]] = []
 
     def __init__(self, flow: Flow) -> None:
         super().__init__()
         self.flow = flow
-        self.reports: list[tuple[cst.CSTNode, str]] = []
+        self.reports: list[tuple[cst.CSTNode | Remote, str]] = []
 
     @classmethod
-    def may_apply(cls, lowered_source: bytes) -> bool:
-        """The cheap text pre-check: False means the file cannot contain a finding."""
-        return all(any(word in lowered_source for word in group) for group in cls.PRECHECK)
+    def may_apply(cls, lowered_source: bytes, reached: frozenset[bytes] = frozenset()) -> bool:
+        """The cheap text pre-check: False means the file cannot contain a finding. `reached`
+        are the PROJECT_PRECHECK patterns found in the project modules the file imports."""
+        elsewhere = cls.PROJECT_PRECHECK or tuple(() for _ in cls.PRECHECK)
+        return all(
+            any(word in lowered_source for word in here) or any(word in reached for word in there)
+            for here, there in zip(cls.PRECHECK, elsewhere)
+        )
 
     @classmethod
     def summary(cls) -> str:
         """The first line of the rule's docstring."""
         return (cls.__doc__ or "").strip().splitlines()[0]
 
-    def report(self, node: cst.CSTNode, message: str | None = None) -> None:
+    def report(self, node: cst.CSTNode | Remote, message: str | None = None) -> None:
+        """Report at `node`, or, for a `Remote`, at the call that leads to it."""
         self.reports.append((node, message or self.MESSAGE))
 
     def finish(self) -> None:

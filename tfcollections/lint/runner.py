@@ -1,21 +1,32 @@
 """Lint many files: read and hash each once, answer from the cache, parse the rest in parallel.
 
 Rule codes come from the entry-point names, so a warm run imports neither LibCST nor a rule.
+With imports followed, each file is linted with the `Project` of its folder, and the module
+files it read are kept with its findings.
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from importlib.metadata import EntryPoint
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tfcollections import __version__
-from tfcollections.lint.cache import Cache, content_key
+from tfcollections.lint.cache import Cache, Dependencies, content_key
 from tfcollections.lint.finding import PARSE_ERROR, Finding
 from tfcollections.lint.registry import load_selected, rule_entry_points
+
+if TYPE_CHECKING:
+    from tfcollections.lint.analysis.modules import Resolver
+    from tfcollections.lint.analysis.summaries import Project
+    from tfcollections.lint.config import Follow
+
+Linted = tuple[list[Finding], Dependencies]
 
 
 def lint_files(
@@ -25,11 +36,17 @@ def lint_files(
     jobs: int,
     cache_folder: Path | None,
     keras: str = "auto",
+    follow: Follow | None = None,
 ) -> list[Finding]:
     """Findings of the rules `codes` (plus TFC000) in `files`, sorted; `keras` is the Keras
-    version setting ("auto", "2", "3")."""
+    version setting ("auto", "2", "3"); `follow` how far imports are followed (None: not)."""
     entries = rule_entry_points()
-    cache = Cache(cache_folder, _fingerprint(codes, entries, keras)) if cache_folder else None
+    if follow is not None:
+        from tfcollections.lint.analysis import summaries
+
+        summaries.forget()  # what earlier runs of this process read may have changed
+    fingerprint = _fingerprint(codes, entries, keras, follow)
+    cache = Cache(cache_folder, fingerprint) if cache_folder else None
     findings: list[Finding] = []
     misses: list[tuple[str, str, bytes]] = []
     for path in files:
@@ -40,27 +57,32 @@ def lint_files(
             findings.append(_unreadable(shown, error))
             continue
         key = content_key(source)
+        if follow is not None:  # where a file is decides which modules it imports
+            key = f"{key}:{os.path.abspath(path)}"
         cached = cache.get(key) if cache else None
         if cached is None:
             misses.append((shown, key, source))
         else:
             findings.extend(Finding(shown, *row) for row in cached)
-    linted = _lint_misses([(shown, source) for shown, _, source in misses], codes, jobs, keras)
-    for (_, key, _), found in zip(misses, linted):
+    files_and_sources = [(shown, source) for shown, _, source in misses]
+    linted = _lint_misses(files_and_sources, codes, jobs, keras, follow)
+    for (_, key, _), (found, modules) in zip(misses, linted):
         findings.extend(found)
         if cache:
-            cache.put(key, [[f.line, f.column, f.code, f.message] for f in found])
+            cache.put(key, [[f.line, f.column, f.code, f.message] for f in found], modules)
     if cache:
         cache.save()
     return sorted(findings)
 
 
-def _fingerprint(codes: Sequence[str], entries: dict[str, EntryPoint], keras: str) -> str:
+def _fingerprint(
+    codes: Sequence[str], entries: dict[str, EntryPoint], keras: str, follow: Follow | None
+) -> str:
     if keras == "auto":  # what auto decides with also depends on what is installed
         from tfcollections.lint.keras_target import environment
 
         keras = f"auto ({environment()})"
-    parts = [f"tfc-lint {__version__}", f"keras {keras}"]
+    parts = [f"tfc-lint {__version__}", f"keras {keras}", f"follow {follow}"]
     for code in sorted(codes):
         entry = entries[code]
         dist = entry.dist.version if entry.dist is not None else "?"
@@ -70,20 +92,47 @@ def _fingerprint(codes: Sequence[str], entries: dict[str, EntryPoint], keras: st
 
 _worker_rules: list = []
 _worker_keras = "auto"
+_worker_follow: Follow | None = None
 
 
-def _init_worker(codes: Sequence[str], keras: str) -> None:
-    global _worker_rules, _worker_keras
+def _init_worker(codes: Sequence[str], keras: str, follow: Follow | None) -> None:
+    global _worker_rules, _worker_keras, _worker_follow
     _worker_rules = load_selected(codes)
     _worker_keras = keras
+    _worker_follow = follow
 
 
-def _lint_one(path_and_source: tuple[str, bytes]) -> list[Finding]:
-    """Lint bytes already read (and hashed) by the parent: one read a file, no race."""
+def _lint_one(path_and_source: tuple[str, bytes]) -> Linted:
+    """Lint bytes already read (and hashed) by the parent: one read a file, no race. Gives
+    the findings and the project modules they were computed from."""
     from tfcollections.lint.engine import lint_source
 
     path, source = path_and_source
-    return lint_source(source, path, _worker_rules, keras=_worker_keras)
+    project = _project(Path(path)) if _worker_follow is not None else None
+    found = lint_source(source, path, _worker_rules, keras=_worker_keras, project=project)
+    return found, (project.read if project is not None else {})
+
+
+@functools.cache
+def _resolver(folder: Path) -> Resolver:
+    """The resolver of a folder's project: one per project root, its lookups cached."""
+    from tfcollections.lint.analysis.modules import project_root
+
+    return _resolver_of_root(project_root(folder))
+
+
+@functools.cache
+def _resolver_of_root(root: Path) -> Resolver:
+    from tfcollections.lint.analysis.modules import Resolver
+
+    return Resolver(root)
+
+
+def _project(path: Path) -> Project:
+    from tfcollections.lint.analysis.summaries import Project
+
+    assert _worker_follow is not None
+    return Project(path, _resolver(path.parent.resolve()), _worker_follow)
 
 
 def _unreadable(path: str, error: OSError) -> Finding:
@@ -91,11 +140,15 @@ def _unreadable(path: str, error: OSError) -> Finding:
 
 
 def _lint_misses(
-    files: list[tuple[str, bytes]], codes: Sequence[str], jobs: int, keras: str
-) -> list[list[Finding]]:
+    files: list[tuple[str, bytes]],
+    codes: Sequence[str],
+    jobs: int,
+    keras: str,
+    follow: Follow | None,
+) -> list[Linted]:
     if not files:
         return []
-    _init_worker(codes, keras)  # loaded before forking, so workers inherit the parsed rules
+    _init_worker(codes, keras, follow)  # loaded before forking: workers inherit the rules
     if jobs <= 1 or len(files) < 4 * jobs:
         return [_lint_one(file) for file in files]
     methods = multiprocessing.get_all_start_methods()
@@ -105,6 +158,6 @@ def _lint_misses(
         max_workers=jobs,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(tuple(codes), keras),
+        initargs=(tuple(codes), keras, follow),
     ) as pool:
         return list(pool.map(_lint_one, files, chunksize=chunk))

@@ -3,9 +3,13 @@ training call: {program: [[line, [layer names]], ...]}.
 
 `python run.py 2|3 PROGRAM...`. Under 2, `import keras` in a program gives `tf_keras`, so one
 text runs under both. Training calls are observed by wrapping `Model.fit` and
-`Model.train_on_batch`; the line is the program's own line that made the call.
+`Model.train_on_batch`; the line is the program's own line that made the call. A PROGRAM that
+is a folder is a project: its `main.py` runs as a script (its folder, and `src/` for a src
+layout, on the path, as when the project is installed), and a training call made in another
+module is recorded at the line of `main.py` that led to it.
 """
 
+import contextlib
 import json
 import os
 import runpy
@@ -70,13 +74,35 @@ def main() -> None:
     keras.Model.fit = watch(keras.Model.fit)
     keras.Model.train_on_batch = watch(keras.Model.train_on_batch)
     for program in programs:
-        path = os.path.abspath(program)
+        folder = os.path.abspath(program) if os.path.isdir(program) else None
+        path = os.path.join(folder, "main.py") if folder else os.path.abspath(program)
         current[:] = [path]
-        observed[os.path.basename(path)] = []
+        name = os.path.basename(folder or path)
+        observed[name] = observed[os.path.basename(path)] = []
         keras.utils.set_random_seed(0)
-        runpy.run_path(path, run_name="__main__")
+        with _project(folder):
+            runpy.run_path(path, run_name="__main__")
+        if folder:
+            del observed["main.py"]
         keras.backend.clear_session()
     json.dump(observed, sys.stdout)
+
+
+@contextlib.contextmanager
+def _project(folder):
+    """A project's folders on the path while it runs; its modules forgotten after."""
+    if folder is None:
+        yield
+        return
+    added = [folder, os.path.join(folder, "src")]
+    sys.path[:0] = added
+    try:
+        yield
+    finally:
+        del sys.path[: len(added)]
+        for name, module in list(sys.modules.items()):
+            if (getattr(module, "__file__", None) or "").startswith(folder + os.sep):
+                del sys.modules[name]
 
 
 if __name__ == "__main__":

@@ -30,10 +30,15 @@ from tfcollections.lint.analysis.objects import (
     Heap,
     is_get_layer,
 )
+from tfcollections.lint.analysis.summaries import UNRESOLVED, ClassInfo, Project, Summary
 
 S = TypeVar("S")
 
 MAX_DEPTH = 4
+ELSEWHERE_BUDGET = 500
+"""Simple statements (times paths) the analysis of one file may run in other modules; past
+it, their calls are not followed (what they do is unknown): linting a library as a project
+stays fast."""
 _EMPTY = cst.Module(body=[])
 
 
@@ -51,6 +56,11 @@ class Analysis(Protocol[S]):
         """After a simple statement's calls and assignments (`del col[0]`, `col[:] = []`)."""
         ...
 
+    def opaque(self, state: S, node: cst.Call, frame: Frame) -> Iterable[S]:
+        """After a call into the project that could not be followed (past a limit, or a name
+        made at run time): what it did to its arguments is unknown."""
+        ...
+
 
 def _always_open(call: cst.Call, frame: Frame) -> str:
     return OPEN
@@ -58,55 +68,50 @@ def _always_open(call: cst.Call, frame: Frame) -> str:
 
 class Interpreter(Statements, Generic[S]):
     """Runs an `Analysis` over every scope of a module (see the module docstring). `makes`
-    tells what an object a call makes holds (`objects.OPEN`, `BUILT` or `FRESH`); `modules`
-    are the names the file's imports bind."""
+    tells what an object a call makes holds (`objects.OPEN`, `BUILT` or `FRESH`); `project`,
+    when given, lets calls into the project's other modules be followed (`summaries`), into
+    modules that hold one of the `relevant` words (lower case) at least."""
 
     def __init__(
         self,
-        module: cst.Module,
+        scope: Summary,
         analysis: Analysis[S],
         makes: Callable[[cst.Call, Frame], str] = _always_open,
-        modules: frozenset[str] = frozenset(),
+        project: Project | None = None,
+        relevant: frozenset[bytes] = frozenset(),
     ) -> None:
         self._analysis = analysis
+        self._relevant = relevant
+        self._elsewhere_work = 0
         self._makes = makes
-        self._modules = modules
-        self._functions: dict[str, cst.FunctionDef] = {}
-        self._classes: dict[str, dict[str, cst.FunctionDef]] = {}
+        self._scope = scope
+        self._project = project
         self._locals: dict[int, frozenset[str]] = {}
-        for statement in module.body:
-            if isinstance(statement, cst.FunctionDef):
-                self._functions[statement.name.value] = statement
-            elif isinstance(statement, cst.ClassDef):
-                self._classes[statement.name.value] = {
-                    item.name.value: item
-                    for item in statement.body.body
-                    if isinstance(item, cst.FunctionDef)
-                }
-        self._module = module
-        self.instances: dict[str, str] = {}  # object -> class of the file it is an instance of
-        self.heap = Heap(modules)
+        self._calls: dict[int, list[cst.Call]] = {}
+        self.instances: dict[str, ClassInfo] = {}  # object -> the project class it is of
+        self.heap = Heap()
 
     def run_all(self, initial: S, on_scope_done: Callable[[bool], None]) -> None:
         """The module body, every function, every method (after `__init__`); each from
         `initial`. `on_scope_done` is told after each scope so the analysis can keep or drop
         what it found there (dropped when the scope had too many paths)."""
         start = {Path(initial)}
-        self._run_root(lambda: self._block(self._module.body, start, self._root()), on_scope_done)
-        for function in [*self._functions.values(), *_nested_functions(self._module)]:
+        module = self._scope.module
+        self._run_root(lambda: self._block(module.body, start, self._root()), on_scope_done)
+        for function in [*self._scope.functions.values(), *_nested_functions(module)]:
             self._run_root(lambda f=function: self._body(f, start, self._root()), on_scope_done)
-        for owner, methods in self._classes.items():
-            for method in methods.values():
+        for owner in self._scope.classes.values():
+            for method in owner.methods.values():
                 self._run_root(
                     lambda o=owner, m=method: self._method_root(o, m, start), on_scope_done
                 )
 
     def _root(self) -> Frame:
-        return Frame(heap=self.heap)
+        return Frame(heap=self.heap, scope=self._scope, project=self._project)
 
     def _run_root(self, run: Callable[[], object], on_scope_done: Callable[[bool], None]) -> None:
         self.instances = {}
-        self.heap = Heap(self._modules)
+        self.heap = Heap()
         try:
             run()
         except TooManyPaths:
@@ -114,11 +119,11 @@ class Interpreter(Statements, Generic[S]):
             return
         on_scope_done(True)
 
-    def _method_root(self, owner: str, method: cst.FunctionDef, paths: set[Path]) -> None:
-        init = self._classes[owner].get("__init__")
+    def _method_root(self, owner: ClassInfo, method: cst.FunctionDef, paths: set[Path]) -> None:
+        init = owner.methods.get("__init__")
         if init is not None and init is not method:
             init_frame = replace(
-                self._frame_for(init, prefix="__init__."),
+                self._frame_for(init, "__init__.", self._scope),
                 aliases=self._self_alias(init, "self"),
                 owner=owner,
                 stack=(id(init),),
@@ -138,6 +143,8 @@ class Interpreter(Statements, Generic[S]):
         return self._block(statements, paths, frame)
 
     def _simple(self, node: cst.BaseSmallStatement, paths: set[Path], frame: Frame) -> Exits:
+        if frame.entry is not None:
+            self._elsewhere_work += len(paths)
         if isinstance(node, (cst.Assign, cst.AnnAssign)):
             paths = self._assign(node, paths, frame)
         elif isinstance(node, cst.AugAssign):
@@ -241,7 +248,10 @@ class Interpreter(Statements, Generic[S]):
     ) -> tuple[set[Path], str | None]:
         """The paths after evaluating `node`'s calls in order, and the object `node` stands
         for (None when it is a literal or an expression that makes none by itself)."""
-        for call in _calls_in_order(node):
+        calls = self._calls.get(id(node))
+        if calls is None:  # LibCST computes `children` by visiting: once a node
+            calls = self._calls[id(node)] = _calls_in_order(node)
+        for call in calls:
             paths = self._apply(paths, lambda s, c=call: self._analysis.call(s, c, frame))
             paths, returned = self._inline(call, paths, frame)
             frame.values[id(call)] = self._call_value(call, returned, frame)
@@ -268,10 +278,12 @@ class Interpreter(Statements, Generic[S]):
         target = self._resolve(call, frame)
         if target is None or isinstance(target, str):  # nothing, or an instance without __init__
             return paths, target
-        function, owner, self_key = target
-        if id(function) in frame.stack or len(frame.stack) >= MAX_DEPTH:
+        if isinstance(target, _Unfollowed) or len(frame.stack) >= MAX_DEPTH:
+            return self._apply(paths, lambda s: self._analysis.opaque(s, call, frame)), None
+        function, owner, self_key, scope = target
+        if id(function) in frame.stack:
             return paths, None
-        callee = self._frame_for(function, prefix=f"{function.name.value}.")
+        callee = self._frame_for(function, f"{function.name.value}.", scope)
         aliases, literals = dict(callee.aliases), {}
         params = _parameters(function)
         if owner is not None:
@@ -289,6 +301,8 @@ class Interpreter(Statements, Generic[S]):
             calls=(*frame.calls, call),
             owner=owner,
             stack=(*frame.stack, id(function)),
+            entry=frame.entry if frame.entry is not None or scope.entry else call,
+            hops=frame.hops + (scope is not frame.scope),
         )
         exits = self._body(function, paths, callee)
         values = exits.returned_values
@@ -297,36 +311,55 @@ class Interpreter(Statements, Generic[S]):
             returned = self_key  # `C(...)` gives the instance
         return exits.normal | exits.returned, returned
 
-    def _resolve(
-        self, call: cst.Call, frame: Frame
-    ) -> tuple[cst.FunctionDef, str | None, str] | str | None:
-        """The function of the file `call` runs, the class it is a method of, and the object
-        `self` is there: `f()`, `C()` (its `__init__`), `self.m()`, `obj.m()` for an instance;
-        for `C()` of a class without `__init__`, only the new instance."""
-        func = call.func
+    def _resolve(self, call: cst.Call, frame: Frame) -> _Target | _Unfollowed | str | None:
+        """The project function `call` runs, the class it is a method of, the object `self`
+        is there and the module it is in: `f()`, `C()` (its `__init__`), `self.m()`,
+        `obj.m()` for an instance, `helpers.f()` in another module; for `C()` of a class
+        without `__init__`, only the new instance."""
+        func, scope = call.func, frame.scope
+        assert scope is not None
         if isinstance(func, cst.Name):
             name = func.value
             if name in frame.aliases or name in frame.locals:
                 return None
-            if name in self._functions:
-                return self._functions[name], None, ""
-            if name in self._classes:
-                instance = frame.allocation(call)
-                self.instances[instance] = name
-                init = self._classes[name].get("__init__")
-                return (init, name, instance) if init is not None else instance
-            return None
+            if name in scope.functions:
+                return scope.functions[name], None, "", scope
+            if name in scope.classes:
+                return self._instance(call, scope.classes[name], frame)
+            return self._elsewhere(call, frame)
         if isinstance(func, cst.Attribute):
             receiver = frame.key(func.value)
             if receiver is None:
-                return None
+                return self._elsewhere(call, frame)
             owner = self.instances.get(receiver)
             if owner is None and isinstance(func.value, cst.Name) and func.value.value == "self":
                 owner = frame.owner
-            method = self._classes.get(owner, {}).get(func.attr.value) if owner else None
+            method = owner.methods.get(func.attr.value) if owner is not None else None
             if method is not None:
-                return method, owner, receiver
+                return method, owner, receiver, owner.summary
         return None
+
+    def _instance(self, call: cst.Call, owner: ClassInfo, frame: Frame) -> _Target | str:
+        instance = frame.allocation(call)
+        self.instances[instance] = owner
+        init = owner.methods.get("__init__")
+        return (init, owner, instance, owner.summary) if init is not None else instance
+
+    def _elsewhere(self, call: cst.Call, frame: Frame) -> _Target | _Unfollowed | str | None:
+        """A call of a function or class of another project module (see `summaries`)."""
+        project, scope = self._project, frame.scope
+        if project is None or scope is None:
+            return None
+        found = project.callee(scope, call.func, project.follow.depth, self._relevant)
+        if found is None:
+            return None
+        too_far = frame.hops >= project.follow.depth or self._elsewhere_work > ELSEWHERE_BUDGET
+        if found == UNRESOLVED or too_far:
+            return _UNFOLLOWED
+        definition, summary = found
+        if isinstance(definition, ClassInfo):
+            return self._instance(call, definition, frame)
+        return definition, None, "", summary
 
     # -- bookkeeping --------------------------------------------------------------------
 
@@ -335,9 +368,15 @@ class Interpreter(Statements, Generic[S]):
         control_flow.check_size(after)
         return after
 
-    def _frame_for(self, function: cst.FunctionDef, prefix: str) -> Frame:
+    def _frame_for(self, function: cst.FunctionDef, prefix: str, scope: Summary) -> Frame:
         """A frame whose locals are named apart from the caller's (`build.model`)."""
-        return Frame(heap=self.heap, prefix=prefix, locals=self._local_names(function))
+        return Frame(
+            heap=self.heap,
+            prefix=prefix,
+            locals=self._local_names(function),
+            scope=scope,
+            project=self._project,
+        )
 
     def _local_names(self, function: cst.FunctionDef) -> frozenset[str]:
         found = self._locals.get(id(function))
@@ -351,6 +390,14 @@ class Interpreter(Statements, Generic[S]):
     def _self_alias(self, function: cst.FunctionDef, self_key: str) -> dict[str, str]:
         params = _parameters(function)
         return {params[0]: self_key} if params else {}
+
+
+class _Unfollowed:
+    """A call into the project that cannot be followed (see `Analysis.opaque`)."""
+
+
+_UNFOLLOWED = _Unfollowed()
+_Target = tuple[cst.FunctionDef, ClassInfo | None, str, Summary]
 
 
 def _parameters(function: cst.FunctionDef) -> list[str]:

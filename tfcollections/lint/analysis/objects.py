@@ -18,8 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import libcst as cst
+
+if TYPE_CHECKING:
+    from tfcollections.lint.analysis.summaries import Project, Remote, Summary
 
 LAYER_CONTAINERS = ("layers", "submodules", "_layers")
 OPEN, BUILT, FRESH = "open", "built", "fresh"
@@ -72,8 +76,7 @@ class Heap:
     """The objects of one analysed scope: what each was built from, which are open, which
     object each field holds, and a name to show for each."""
 
-    def __init__(self, modules: frozenset[str] = frozenset()) -> None:
-        self.modules = modules  # names imports bind: modules and their functions, no objects
+    def __init__(self) -> None:
         self.contents: dict[str, set[str]] = {}
         self.open: set[str] = set()
         self.fields: dict[str, str] = {}
@@ -156,7 +159,9 @@ class Heap:
 class Frame:
     """One function being interpreted: the objects its names are bound to (flow-insensitive
     within one call: the last binding seen wins), what its parameters were given, the calls
-    that led to it, and the heap it shares with every frame of the analysed scope."""
+    that led to it, and the heap it shares with every frame of the analysed scope; the module
+    it is in, and, in another module than the linted file, the call of the linted file that
+    led there (`entry`) and how many module boundaries were crossed (`hops`)."""
 
     heap: Heap = field(default_factory=Heap)
     prefix: str = ""
@@ -168,6 +173,10 @@ class Frame:
     owner: str | None = None  # the class whose method this is
     stack: tuple[int, ...] = ()
     values: dict[int, str] = field(default_factory=dict)  # call node -> the object it gave
+    scope: Summary | None = None
+    project: Project | None = None
+    entry: cst.Call | None = None
+    hops: int = 0
 
     def key(self, expr: cst.BaseExpression) -> str | None:
         """The object `expr` denotes (see the module docstring); None for a value that has
@@ -180,7 +189,8 @@ class Frame:
                 return self.aliases[name]
             if name in self.locals:
                 return f"{self.prefix}{name}"
-            return None if name in self.heap.modules else name
+            imported = self.scope is not None and name in self.scope.imports
+            return None if imported else name
         if isinstance(expr, cst.Attribute):
             base = self.key(expr.value)
             if base is None:
@@ -244,13 +254,28 @@ class Frame:
             return None if inner is None else not inner
         return None
 
-    def site(self, node: cst.CSTNode, *inputs: cst.CSTNode) -> cst.CSTNode:
+    def site(self, node: cst.CSTNode, *inputs: cst.CSTNode) -> cst.CSTNode | Remote:
         """Where a finding at `node` is reported: at `node`, unless one of `inputs` (its
         receiver, its value) comes from the call's arguments: then at the call, which decides
-        it (`make_trainable(d, False)`)."""
+        it (`make_trainable(d, False)`); in another module, at the call of the linted file
+        that led there, naming `node` (see `placed`)."""
+        if self.entry is not None:
+            return self.placed(node)
         if self.call_site is not None and any(self._from_arguments(one) for one in inputs):
-            return self.call_site
-        return node
+            return self.placed(self.call_site)
+        return self.placed(node)
+
+    def placed(self, node: cst.CSTNode) -> cst.CSTNode | Remote:
+        """`node`, or, when it is in another module than the linted file, the call of the
+        linted file that led to it (which names it)."""
+        if self.entry is None or self.project is None:
+            return node
+        for call in self.calls:
+            if call is node:
+                return node
+            if call is self.entry:
+                break
+        return self.project.remote(self.entry, node)
 
     def _from_arguments(self, node: cst.CSTNode) -> bool:
         while isinstance(node, (cst.Attribute, cst.Subscript)):

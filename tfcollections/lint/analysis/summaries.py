@@ -1,0 +1,443 @@
+"""Modules as summaries: what the interpreter needs of each module of the project, read once.
+
+A module's `Summary` is its face to the analysis: its top-level functions, classes (with their
+methods) and module-level names, what its imports bind, and facts the rules compute on it once
+(TFC001's train-op builds). A call into another module runs the callee's summarised definition
+with the call's own arguments, as a call of a same-file function does, so what it does to them
+is exact per argument: `freeze(d)` in `utils.py` freezes this `d`, `build(g, d)` in
+`gan_builder.py` compiles this combined model while this `d` is trainable.
+
+The `Project` loads the summaries a linted file reaches (parsed once per content in a process),
+within the configured limits, and records every module file it read: the findings of the
+linted file depend on them, so the cache keeps them with its findings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from tfcollections.lint.analysis.modules import Resolver
+from tfcollections.lint.cache import content_key
+from tfcollections.lint.config import Follow
+
+T = TypeVar("T")
+UNRESOLVED = "unresolved"
+"""A first-party name the analysis cannot follow (past a limit, a module that does not parse,
+a name the module makes at run time): what it does to its arguments is unknown."""
+_PARSED_IN_PROCESS = 256
+Dependency = tuple[str, int, int]
+"""A module file a linted file's findings depend on: its content key, size and mtime (ns)."""
+
+
+@dataclass(frozen=True)
+class Import:
+    """What an import binds a local name to: `import a.b` (`module` "a", `name` None),
+    `import a.b as c` (`module` "a.b"), `from .a import b` (`level` 1, `name` "b")."""
+
+    module: str
+    level: int = 0
+    name: str | None = None
+
+    @property
+    def dotted(self) -> str:
+        """As `keras_flow` names imported things (`.a.b` for a relative import)."""
+        base = "." * self.level + self.module
+        if self.name is None:
+            return base
+        return f"{base}.{self.name}" if self.module else base + self.name
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    name: str
+    methods: dict[str, cst.FunctionDef]
+    summary: Summary
+
+
+@dataclass(eq=False)
+class Summary:
+    """One module, as the interpreter sees it (see the module docstring). `path` is None for
+    code linted without a file; `entry` marks the linted file itself."""
+
+    module: cst.Module
+    path: Path | None = None
+    entry: bool = True
+    functions: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    classes: dict[str, ClassInfo] = field(default_factory=dict)
+    imports: dict[str, Import] = field(default_factory=dict)
+    variables: set[str] = field(default_factory=set)
+    facts: dict[str, object] = field(default_factory=dict)
+    dotted: dict[str, str] = field(default_factory=dict)  # local name -> what it imports
+    code: bytes | None = None  # another module's lower-case text without prose
+    _lines: dict[cst.CSTNode, int] | None = None
+
+    @classmethod
+    def of(cls, module: cst.Module, path: Path | None = None, *, entry: bool = True) -> Summary:
+        summary = cls(module, path, entry)
+        for statement in module.body:
+            if isinstance(statement, cst.FunctionDef):
+                summary.functions[statement.name.value] = statement
+            elif isinstance(statement, cst.ClassDef):
+                methods = {
+                    item.name.value: item
+                    for item in statement.body.body
+                    if isinstance(item, cst.FunctionDef)
+                }
+                summary.classes[statement.name.value] = ClassInfo(
+                    statement.name.value, methods, summary
+                )
+        _read_statements(summary, module.body, top=True)
+        summary.dotted = {local: imported.dotted for local, imported in summary.imports.items()}
+        return summary
+
+    def fact(self, key: str, build: Callable[[Summary], T]) -> T:
+        """`build(self)` once per module, for what a rule computes on a whole module."""
+        if key not in self.facts:
+            self.facts[key] = build(self)
+        return self.facts[key]  # type: ignore[return-value]
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        """The line `node` starts on in this module, 0 when it is not this module's."""
+        if self._lines is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._lines = {
+                key: position.start.line
+                for key, position in wrapper.resolve(PositionProvider).items()
+            }
+        return self._lines.get(node, 0)
+
+
+Definition = tuple[cst.FunctionDef | ClassInfo, Summary]
+
+
+@dataclass(frozen=True, eq=False)
+class Remote:
+    """A finding whose other half is in another module: reported at `entry`, the call in the
+    linted file that leads to `node`, with `where` (`gan_builder.py:23`) in its message."""
+
+    entry: cst.Call
+    node: cst.CSTNode
+    project: Project
+
+    @property
+    def where(self) -> str:
+        return self.project.where(self.node)
+
+
+def elsewhere(node: cst.CSTNode | Remote | None, what: str) -> str:
+    """` ({what} in gan_builder.py:23)` for a node of another module, else nothing: the other
+    half of a finding, named in its message."""
+    return f" ({what} in {node.where})" if isinstance(node, Remote) else ""
+
+
+_parsed: OrderedDict[tuple[str, str], Summary | None] = OrderedDict()
+_PROSE = re.compile(rb'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|#[^\n]*')
+
+
+def without_prose(source: bytes) -> bytes:
+    """`source` without docstrings and comments, told from code without parsing (near enough
+    for a pre-check): a docstring's `model.fit(x)` runs nothing."""
+    return _PROSE.sub(b"", source)
+
+
+_Scan = tuple[frozenset[bytes], tuple[Path, ...]]  # words found, project files imported
+_scanned: dict[
+    tuple[Path, frozenset[bytes]], tuple[Dependency, frozenset[bytes], tuple[Path, ...]]
+] = {}
+
+
+def forget() -> None:
+    """Start a run afresh: modules are parsed and scanned once a run (in each process)."""
+    _parsed.clear()
+    _scanned.clear()
+
+
+class Project:
+    """The modules one linted file reaches (see the module docstring)."""
+
+    def __init__(self, entry: Path, resolver: Resolver, follow: Follow) -> None:
+        self.entry = entry
+        self.resolver = resolver
+        self.follow = follow
+        self.read: dict[str, Dependency] = {}  # every module file read, by path
+        self._sources: dict[Path, bytes | None] = {}
+        self._summaries: list[Summary] = []
+        self._remotes: dict[tuple[int, int], Remote] = {}
+        self._words: dict[frozenset[bytes], frozenset[bytes]] = {}
+        self._lowered: dict[Path, bytes] = {}
+
+    def source(self, path: Path) -> bytes | None:
+        """A module file's bytes, read once and recorded as a dependency; None past the
+        module limit or when it cannot be read."""
+        if path in self._sources:
+            return self._sources[path]
+        source = None
+        if len(self.read) < self.follow.modules:
+            try:
+                status = path.stat()  # before the read: a later change shows as a new stat
+                source = path.read_bytes()
+            except OSError:
+                pass
+            else:
+                self.read[str(path)] = (content_key(source), status.st_size, status.st_mtime_ns)
+        self._sources[path] = source
+        return source
+
+    def reachable_words(self, source: bytes, words: frozenset[bytes]) -> frozenset[bytes]:
+        """Which of `words` (patterns, see `LintRule.PROJECT_PRECHECK`) the code of the project
+        modules the entry file may reach through its imports (to `follow.depth` hops) holds:
+        what the rules' pre-checks may also find there. Each module is scanned once a run
+        (see `forget`)."""
+        if words not in self._words:
+            self._words[words] = self._scan_reachable(source, words)
+        return self._words[words]
+
+    def _scan_reachable(self, source: bytes, words: frozenset[bytes]) -> frozenset[bytes]:
+        seen: set[Path] = {self.entry}
+        found: set[bytes] = set()
+        frontier = list(self.resolver.imported_files(self.entry, source))
+        for _ in range(self.follow.depth):
+            following = []
+            for path in frontier:
+                if path in seen:
+                    continue
+                seen.add(path)
+                scanned = self._scan(path, words)
+                if scanned is not None:
+                    found |= scanned[0]
+                    following.extend(scanned[1])
+            frontier = following
+        return frozenset(found)
+
+    def _scan(self, path: Path, words: frozenset[bytes]) -> _Scan | None:
+        key = (path, words)
+        scanned = _scanned.get(key)
+        if scanned is None:
+            source = self.source(path)
+            if source is None:
+                return None
+            code = without_prose(source).lower()
+            found = frozenset(word for word in words if re.search(word, code))
+            imports = tuple(self.resolver.imported_files(path, source))
+            scanned = _scanned[key] = (self.read[str(path)], found, imports)
+        elif str(path) in self.read or len(self.read) < self.follow.modules:
+            self.read[str(path)] = scanned[0]
+        else:
+            return None
+        return scanned[1], scanned[2]
+
+    def summary(self, path: Path) -> Summary | None:
+        """The module at `path`, parsed once per content in this process; None when it cannot
+        be read or parsed, or is past the module limit."""
+        source = self.source(path)
+        if source is None:
+            return None
+        key = (str(path), self.read[str(path)][0])
+        if key in _parsed:
+            _parsed.move_to_end(key)
+            summary = _parsed[key]
+        else:
+            try:
+                summary = Summary.of(cst.parse_module(source), path, entry=False)
+                summary.code = without_prose(source).lower()
+            except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError):
+                summary = None
+            _parsed[key] = summary
+            if len(_parsed) > _PARSED_IN_PROCESS:
+                _parsed.popitem(last=False)
+        if summary is not None and summary not in self._summaries:
+            self._summaries.append(summary)
+        return summary
+
+    def remote(self, entry: cst.Call, node: cst.CSTNode) -> Remote:
+        """One `Remote` per (entry, node): the analyses key what they found by identity."""
+        key = (id(entry), id(node))
+        found = self._remotes.get(key)
+        if found is None:
+            found = self._remotes[key] = Remote(entry, node, self)
+        return found
+
+    def where(self, node: cst.CSTNode) -> str:
+        """`path:line` of a node of a module this project read."""
+        for summary in self._summaries:
+            line = summary.line_of(node)
+            if line:
+                return f"{self.shown(summary.path)}:{line}"
+        return "another module"
+
+    def callee(
+        self, scope: Summary, func: cst.BaseExpression, hops: int, relevant: frozenset[bytes]
+    ) -> Definition | str | None:
+        """The project function or class a call of `func` in `scope` runs; UNRESOLVED for a
+        first-party name that cannot be followed; None for anything else (the standard
+        library, another library, a local value) and for a definition in a module that has
+        none of the `relevant` words (it can do nothing the analysis sees: not parsed)."""
+        parts = _dotted_parts(func)
+        if not parts or scope.path is None:
+            return None
+        imported = scope.imports.get(parts[0])
+        if imported is None:
+            return None
+        return self._follow(scope, imported, parts[1:], hops, relevant)
+
+    def shown(self, path: Path | None) -> str:
+        """A module's path as messages show it: from the linted file's folder, else from the
+        project root."""
+        if path is None:
+            return "?"
+        for base in (self.entry.parent, self.resolver.root):
+            try:
+                return path.resolve().relative_to(base.resolve()).as_posix()
+            except ValueError:
+                continue
+        return os.path.relpath(path, self.entry.parent)
+
+    def _follow(
+        self,
+        scope: Summary,
+        imported: Import,
+        rest: list[str],
+        hops: int,
+        relevant: frozenset[bytes],
+    ) -> Definition | str | None:
+        assert scope.path is not None
+        if imported.name is None:  # `import a.b` binds `a`; `import a.b as c` binds `a.b`
+            module, names = imported.module, rest
+        else:
+            module, names = imported.module, [imported.name, *rest]
+        return self._walk(scope.path, imported.level, module, names, hops, relevant)
+
+    def _walk(
+        self,
+        importer: Path,
+        level: int,
+        module: str,
+        names: list[str],
+        hops: int,
+        relevant: frozenset[bytes],
+    ) -> Definition | str | None:
+        found = self.resolver.module(importer, module, level) if (module or level) else None
+        first_party = found is not None
+        for index, name in enumerate(names):
+            last = index == len(names) - 1
+            if found is not None:
+                if not self._may_matter(found, name, relevant):
+                    return None
+                summary = self.summary(found)
+                if summary is None:
+                    return UNRESOLVED
+                defined = summary.functions.get(name) or summary.classes.get(name)
+                if defined is not None:
+                    return (defined, summary) if last else UNRESOLVED
+                if name in summary.variables:
+                    return None  # a module-level object: calling its methods runs its class
+                if name in summary.imports:
+                    if hops <= 0:
+                        return UNRESOLVED
+                    inner = summary.imports[name]
+                    return self._follow(summary, inner, names[index + 1 :], hops - 1, relevant)
+            module = f"{module}.{name}" if module else name
+            found = self.resolver.module(importer, module, level)
+            if found is None:
+                return UNRESOLVED if first_party or level else None
+            first_party = True
+        return None
+
+    def _may_matter(self, path: Path, name: str, relevant: frozenset[bytes]) -> bool:
+        """Can `name` of the module at `path` do what the analysis sees? Not when the module
+        has none of the `relevant` words and defines `name` itself (a re-export or anything
+        else is looked up)."""
+        source = self.source(path)
+        if source is None:
+            return True  # then not summarised: unknown
+        lowered = self._lowered.get(path)
+        if lowered is None:
+            lowered = self._lowered[path] = without_prose(source).lower()
+        if any(word in lowered for word in relevant):
+            return True
+        defines = re.compile(
+            rb"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+%s\b" % name.encode(), re.M
+        )
+        return defines.search(source) is None
+
+
+def _dotted_parts(expr: cst.BaseExpression) -> list[str] | None:
+    parts = []
+    while isinstance(expr, cst.Attribute):
+        parts.append(expr.attr.value)
+        expr = expr.value
+    if not isinstance(expr, cst.Name):
+        return None
+    parts.append(expr.value)
+    return parts[::-1]
+
+
+def _read_statements(summary: Summary, statements: Sequence[cst.CSTNode], top: bool) -> None:
+    """Fills a summary's imports (anywhere in the module) and module-level variables, walking
+    statements only: no expression holds an import."""
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Import):
+                    _read_import(summary, small)
+                elif isinstance(small, cst.ImportFrom):
+                    _read_import_from(summary, small)
+                elif top and isinstance(small, (cst.Assign, cst.AnnAssign)):
+                    targets = small.targets if isinstance(small, cst.Assign) else [small]
+                    for target in targets:
+                        if isinstance(target.target, cst.Name):
+                            summary.variables.add(target.target.value)
+        elif isinstance(statement, cst.BaseCompoundStatement):
+            inner = not isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+            for block in _blocks(statement):
+                _read_statements(summary, block, top and inner)
+
+
+def _blocks(statement: cst.BaseCompoundStatement) -> list[Sequence[cst.CSTNode]]:
+    """The statement lists of a compound statement: its body, else, handlers, finally."""
+    found = []
+    pending: list[cst.CSTNode | None] = [statement]
+    while pending:
+        node = pending.pop()
+        if node is None:
+            continue
+        body = getattr(node, "body", None)
+        if isinstance(body, cst.BaseSuite):
+            found.append(body.body if isinstance(body, cst.IndentedBlock) else [body])
+        pending.extend(getattr(node, "handlers", ()))
+        pending.extend(getattr(node, "cases", ()))
+        pending.extend([getattr(node, "orelse", None), getattr(node, "finalbody", None)])
+    return found
+
+
+def _read_import(summary: Summary, node: cst.Import) -> None:
+    for alias in node.names:
+        dotted = _code(alias.name)
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            summary.imports[alias.asname.name.value] = Import(dotted)
+        else:
+            root = dotted.split(".")[0]
+            summary.imports[root] = Import(root)
+
+
+def _read_import_from(summary: Summary, node: cst.ImportFrom) -> None:
+    if isinstance(node.names, cst.ImportStar):
+        return
+    module = _code(node.module) if node.module is not None else ""
+    for alias in node.names:
+        local = alias.asname.name if alias.asname is not None else alias.name
+        if isinstance(local, cst.Name):
+            summary.imports[local.value] = Import(module, len(node.relative), _code(alias.name))
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
