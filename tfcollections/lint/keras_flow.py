@@ -174,19 +174,22 @@ class KerasFlow:
         return (state,)
 
     def opaque(self, state: _State, node: cst.Call, frame: Frame) -> Iterable[_State]:
-        """Every object the call was given that a write on this path set may now be trainable
-        or not: unknown. (One never written is taken as trainable either way: nothing on the
-        path contradicts the call having set it back.)"""
+        """Every object the call was given, and everything it holds, that a write on this
+        path set may now be trainable or not: unknown. (One never written is taken as
+        trainable either way: nothing on the path contradicts the call having set it back.)"""
         if not state.writes:
             return (state,)
         given = [argument.value for argument in node.args]
         if isinstance(node.func, cst.Attribute):
             given.append(node.func.value)
-        writes = state.writes
-        for key in sorted({key for expr in given for key in frame.carried(expr)}):
-            value, origin, _ = self._value(writes, key)
-            if value is not None and origin is not None:  # one origin for all: paths merge
-                writes = self._write(writes, key, None, 0)
+        keys = {key for expr in given for key in frame.carried(expr)}
+        heap, writes = self._heap, state.writes
+        for written, value, _ in state.writes:
+            reached = any(
+                heap.contains(key, written) or heap.contains(written, key) for key in keys
+            )
+            if value is not None and reached:  # one origin for all: paths still merge
+                writes = self._write(writes, written, None, 0)
         return (_State(writes, state.models),)
 
     # -- Keras semantics ----------------------------------------------------------------

@@ -45,6 +45,8 @@ def lint_files(
         from tfcollections.lint.analysis import summaries
 
         summaries.forget()  # what earlier runs of this process read may have changed
+        _resolver.cache_clear()
+        _resolver_of_root.cache_clear()
     fingerprint = _fingerprint(codes, entries, keras, follow)
     cache = Cache(cache_folder, fingerprint) if cache_folder else None
     findings: list[Finding] = []

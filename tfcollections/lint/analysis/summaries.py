@@ -353,21 +353,30 @@ class Project:
         return None
 
     def _may_matter(self, path: Path, name: str, relevant: frozenset[bytes]) -> bool:
-        """Can `name` of the module at `path` do what the analysis sees? Not when the module
-        has none of the `relevant` words and defines `name` itself (a re-export or anything
-        else is looked up)."""
+        """Can `name` of the module at `path` do what the analysis sees? Not when neither the
+        module nor the project modules it uses (to `follow.depth` hops) have one of the
+        `relevant` words, and it defines `name` itself (a re-export is looked up)."""
+        if self.source(path) is None or self._relevant(path, relevant, self.follow.depth):
+            return True  # (not read: then not summarised, unknown)
+        defines = re.compile(
+            rb"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+%s\b" % name.encode(), re.M
+        )
+        return defines.search(self.source(path) or b"") is None
+
+    def _relevant(self, path: Path, relevant: frozenset[bytes], hops: int) -> bool:
         source = self.source(path)
         if source is None:
-            return True  # then not summarised: unknown
+            return True
         lowered = self._lowered.get(path)
         if lowered is None:
             lowered = self._lowered[path] = without_prose(source).lower()
         if any(word in lowered for word in relevant):
             return True
-        defines = re.compile(
-            rb"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+%s\b" % name.encode(), re.M
+        return hops > 0 and any(
+            self._relevant(inner, relevant, hops - 1)
+            for inner in self.resolver.imported_files(path, source)
+            if inner != path
         )
-        return defines.search(source) is None
 
 
 def _dotted_parts(expr: cst.BaseExpression) -> list[str] | None:
