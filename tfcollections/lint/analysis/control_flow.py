@@ -9,7 +9,7 @@ one path. Facts are read from simple tests only: a name or attribute, `not`, `an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
@@ -313,3 +313,20 @@ _STATEMENTS: dict[type, Callable] = {
     cst.With: Statements._with,
     cst.Match: Statements._match,
 }
+
+
+def statement_blocks(statement: cst.BaseCompoundStatement) -> list[Sequence[cst.CSTNode]]:
+    """The statement lists of a compound statement: its body, else, handlers, finally."""
+    found = []
+    pending: list[cst.CSTNode | None] = [statement]
+    while pending:
+        node = pending.pop()
+        if node is None:
+            continue
+        body = getattr(node, "body", None)
+        if isinstance(body, cst.BaseSuite):
+            found.append(body.body if isinstance(body, cst.IndentedBlock) else [body])
+        pending.extend(getattr(node, "handlers", ()))
+        pending.extend(getattr(node, "cases", ()))
+        pending.extend([getattr(node, "orelse", None), getattr(node, "finalbody", None)])
+    return found

@@ -15,14 +15,20 @@ never sees the paths' branch conditions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Generic, Protocol, TypeVar
 
 import libcst as cst
 
 from tfcollections.lint.analysis import control_flow
-from tfcollections.lint.analysis.control_flow import Exits, Path, Statements, TooManyPaths
+from tfcollections.lint.analysis.control_flow import (
+    Exits,
+    Path,
+    Statements,
+    TooManyPaths,
+    statement_blocks,
+)
 from tfcollections.lint.analysis.objects import (
     LAYER_CONTAINERS,
     OPEN,
@@ -381,10 +387,8 @@ class Interpreter(Statements, Generic[S]):
     def _local_names(self, function: cst.FunctionDef) -> frozenset[str]:
         found = self._locals.get(id(function))
         if found is None:
-            collector = _AssignedNames()
-            function.body.visit(collector)
-            found = frozenset(collector.names)
-            self._locals[id(function)] = found
+            statements = statement_blocks(function)[0]
+            found = self._locals[id(function)] = frozenset(_assigned_names(statements, set()))
         return found
 
     def _self_alias(self, function: cst.FunctionDef, self_key: str) -> dict[str, str]:
@@ -446,54 +450,48 @@ _NOT_RUN = (cst.Lambda, cst.FunctionDef, cst.ClassDef)
 
 
 def _nested_functions(module: cst.Module) -> list[cst.FunctionDef]:
-    """Functions defined inside functions (analysed on their own like the others)."""
-    collector = _NestedFunctions()
-    module.visit(collector)
-    return collector.found
+    """Functions defined inside functions (analysed on their own like the others), found by
+    walking statements only (a LibCST visit of every expression costs about a parse)."""
+    found: list[cst.FunctionDef] = []
+
+    def walk(statements: Sequence[cst.CSTNode], inside: bool) -> None:
+        for statement in statements:
+            if isinstance(statement, cst.BaseCompoundStatement):
+                is_function = isinstance(statement, cst.FunctionDef)
+                if is_function and inside:
+                    found.append(statement)
+                for block in statement_blocks(statement):
+                    walk(block, inside or is_function)
+
+    walk(module.body, False)
+    return found
 
 
-class _NestedFunctions(cst.CSTVisitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.depth = 0
-        self.found: list[cst.FunctionDef] = []
+def _assigned_names(statements: Sequence[cst.CSTNode], names: set[str]) -> set[str]:
+    """Names these statements assign (a function's locals), nested definitions excluded."""
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    for target in small.targets:
+                        _add_names(target.target, names)
+                elif isinstance(small, cst.AnnAssign):
+                    _add_names(small.target, names)
+        elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        elif isinstance(statement, cst.BaseCompoundStatement):
+            if isinstance(statement, cst.For):
+                _add_names(statement.target, names)
+            for block in statement_blocks(statement):
+                _assigned_names(block, names)
+    return names
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if self.depth > 0:
-            self.found.append(node)
-        self.depth += 1
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.depth -= 1
-
-
-class _AssignedNames(cst.CSTVisitor):
-    """Names a function body assigns (its locals), nested definitions excluded."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._add(node.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._add(node.target)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._add(node.target)
-
-    def _add(self, target: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Name):
-            self.names.add(target.value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self._add(element.value)
-        elif isinstance(target, cst.StarredElement):
-            self._add(target.value)
+def _add_names(target: cst.BaseExpression, names: set[str]) -> None:
+    if isinstance(target, cst.Name):
+        names.add(target.value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _add_names(element.value, names)
+    elif isinstance(target, cst.StarredElement):
+        _add_names(target.value, names)

@@ -25,6 +25,7 @@ from typing import TypeVar
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from tfcollections.lint.analysis.control_flow import statement_blocks
 from tfcollections.lint.analysis.modules import Resolver
 from tfcollections.lint.cache import content_key
 from tfcollections.lint.config import Follow
@@ -407,25 +408,8 @@ def _read_statements(summary: Summary, statements: Sequence[cst.CSTNode], top: b
                             summary.variables.add(target.target.value)
         elif isinstance(statement, cst.BaseCompoundStatement):
             inner = not isinstance(statement, (cst.FunctionDef, cst.ClassDef))
-            for block in _blocks(statement):
+            for block in statement_blocks(statement):
                 _read_statements(summary, block, top and inner)
-
-
-def _blocks(statement: cst.BaseCompoundStatement) -> list[Sequence[cst.CSTNode]]:
-    """The statement lists of a compound statement: its body, else, handlers, finally."""
-    found = []
-    pending: list[cst.CSTNode | None] = [statement]
-    while pending:
-        node = pending.pop()
-        if node is None:
-            continue
-        body = getattr(node, "body", None)
-        if isinstance(body, cst.BaseSuite):
-            found.append(body.body if isinstance(body, cst.IndentedBlock) else [body])
-        pending.extend(getattr(node, "handlers", ()))
-        pending.extend(getattr(node, "cases", ()))
-        pending.extend([getattr(node, "orelse", None), getattr(node, "finalbody", None)])
-    return found
 
 
 def _read_import(summary: Summary, node: cst.Import) -> None:
