@@ -34,3 +34,17 @@ def marks(program: Path, version: str) -> set[tuple[int, str]]:
             if not versions or f"K{version}" in versions:
                 found.add((number, match.group("code")))
     return found
+
+
+def surprises(calls: list, intent: dict[int, list[set[str]]]) -> list[tuple]:
+    """The training calls (line, [moved]) that moved other layers than `intent` says, as
+    (line, execution, moved, intended); every intended line must have run."""
+    assert {line for line, _ in calls} == set(intent), "every marked training call runs"
+    executions: dict[int, int] = {}
+    found = []
+    for line, moved in calls:
+        index = executions[line] = executions.get(line, -1) + 1
+        expected = intent[line][min(index, len(intent[line]) - 1)]
+        if set(moved) != expected:
+            found.append((line, index, sorted(moved), sorted(expected)))
+    return found

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from helpers import run_together
-from oracle_marks import intended, marks
+from oracle_marks import intended, marks, surprises
 
 from tfcollections.lint.engine import lint_source
 from tfcollections.lint.registry import load_selected
@@ -57,20 +57,11 @@ def test_there_are_at_least_30_programs_covering_both_versions_and_rules():
 @pytest.mark.parametrize("version", VERSIONS, ids=lambda version: f"keras{version}")
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda program: program.stem)
 def test_findings_are_exactly_where_keras_differs_from_the_code(program, version, observed):
-    intent = intended(program)
-    calls = observed[version][program.name]
-    assert {line for line, _ in calls} == set(intent), "every marked training call runs"
-    executions: dict[int, int] = {}
-    surprises = []
-    for line, moved in calls:
-        index = executions[line] = executions.get(line, -1) + 1
-        expected = intent[line][min(index, len(intent[line]) - 1)]
-        if set(moved) != expected:
-            surprises.append((line, index, sorted(moved), sorted(expected)))
+    found = surprises(observed[version][program.name], intended(program))
     marked = marks(program, version)
-    assert bool(marked) == bool(surprises), (
+    assert bool(marked) == bool(found), (
         f"Keras {version}: the program's marks {sorted(marked)} do not match what Keras did: "
-        f"(line, execution, moved, intended) {surprises}"
+        f"(line, execution, moved, intended) {found}"
     )
     findings = lint_source(program.read_bytes(), str(program), RULES, keras=version)
     assert {(finding.line, finding.code) for finding in findings} == marked

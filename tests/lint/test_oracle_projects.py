@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from helpers import run_together
-from oracle_marks import intended, marks
+from oracle_marks import intended, marks, surprises
 
 from tfcollections.lint.config import Follow
 from tfcollections.lint.runner import lint_files
@@ -64,20 +64,11 @@ def test_the_projects_cover_the_layouts_the_issue_names():
 @pytest.mark.parametrize("project", PROJECTS, ids=lambda project: project.name)
 def test_findings_are_exactly_where_keras_differs_from_the_code(project, version, observed):
     entry = project / "main.py"
-    intent = intended(entry)
-    calls = observed[version][project.name]
-    assert {line for line, _ in calls} == set(intent), "every marked training call runs"
-    executions: dict[int, int] = {}
-    surprises = []
-    for line, moved in calls:
-        index = executions[line] = executions.get(line, -1) + 1
-        expected = intent[line][min(index, len(intent[line]) - 1)]
-        if set(moved) != expected:
-            surprises.append((line, index, sorted(moved), sorted(expected)))
+    found = surprises(observed[version][project.name], intended(entry))
     marked = marks(entry, version)
-    assert bool(marked) == bool(surprises), (
+    assert bool(marked) == bool(found), (
         f"Keras {version}: the marks {sorted(marked)} do not match what Keras did: "
-        f"(line, execution, moved, intended) {surprises}"
+        f"(line, execution, moved, intended) {found}"
     )
     assert _lint(entry, version) == marked
 

@@ -104,6 +104,14 @@ def test_the_project_root_is_the_nearest_marker_else_the_repository_else_here(
     assert project_root(site) == site.parent
 
 
+def test_an_installed_package_is_its_own_project(tmp_path):
+    site = tmp_path / "site-packages"
+    _write(site, {"mine/__init__.py": "", "mine/a.py": "", "other/__init__.py": ""})
+    resolver = Resolver(project_root(site / "mine"))
+    assert resolver.module(site / "mine" / "a.py", "mine.a") == site / "mine" / "a.py"
+    assert resolver.module(site / "mine" / "a.py", "other") is None
+
+
 # -- what is followed, and what is not -------------------------------------------------------
 
 

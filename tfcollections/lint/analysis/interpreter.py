@@ -34,6 +34,7 @@ from tfcollections.lint.analysis.objects import (
     OPEN,
     Frame,
     Heap,
+    children,
     is_get_layer,
 )
 from tfcollections.lint.analysis.summaries import UNRESOLVED, ClassInfo, Project, Summary
@@ -442,7 +443,7 @@ def _calls_in_order(node: cst.CSTNode) -> list[cst.Call]:
             continue
         if type(current) is cst.Call:
             pending.append((current, True))
-        pending.extend((child, False) for child in reversed(current.children))
+        pending.extend((child, False) for child in reversed(children(current)))
     return found
 
 

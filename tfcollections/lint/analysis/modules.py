@@ -5,7 +5,8 @@ Python looks a script's imports up in the script's own folder first, then in the
 is first-party when it is found there: in the importing file's folder, the project root or
 `root/src`; relative imports are resolved inside the importing file's package. Standard-library
 names are never project files (a project's `math.py` does not capture `import math`), and
-anything not found is another library's.
+anything not found is another library's. An installed package is its own project, rooted at
+its `site-packages`: the other distributions there are other libraries.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Resolver:
         self.root = root.resolve()
         self._found: dict[tuple[Path, str], Path | None] = {}
         self._paths: dict[Path, list[Path]] = {}
+        self._packages: dict[Path, str | None] = {}
 
     def module(self, importer: Path, dotted: str, level: int = 0) -> Path | None:
         """The file of module `dotted` as `importer` imports it (`level` leading dots), or
@@ -56,7 +58,8 @@ class Resolver:
             for _ in range(level - 1):
                 base = base.parent
             return _module_file(base, dotted.split(".") if dotted else [])
-        if not dotted or dotted.split(".", 1)[0] in _STDLIB:
+        top = dotted.split(".", 1)[0]
+        if not dotted or top in _STDLIB or not self._own(importer, top):
             return None
         for folder in self._search_path(importer):
             key = (folder, dotted)
@@ -97,6 +100,20 @@ class Resolver:
                     inner = self.module(importer, prefix + name, level)
                     if inner is not None:
                         yield inner
+
+    def _own(self, importer: Path, top: str) -> bool:
+        """In `site-packages` the project is the importer's own package: the other installed
+        distributions are other libraries."""
+        if self.root.name not in _INSTALLED:
+            return True
+        folder = importer.parent
+        if folder not in self._packages:
+            try:
+                self._packages[folder] = folder.resolve().relative_to(self.root).parts[0]
+            except (ValueError, IndexError):
+                self._packages[folder] = None
+        own = self._packages[folder]
+        return own is None or own == top
 
     def _search_path(self, importer: Path) -> list[Path]:
         folder = importer.parent

@@ -16,7 +16,7 @@ may hold anything, but surely holds only its own parts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -240,7 +240,7 @@ class Frame:
             if isinstance(node, (cst.Attribute, cst.Arg)):  # not `.attr`, not `keyword=`
                 pending.append(node.value)
             else:
-                pending.extend(node.children)
+                pending.extend(children(node))
         return found
 
     def literal(self, expr: cst.BaseExpression) -> bool | None:
@@ -283,6 +283,20 @@ class Frame:
         if isinstance(node, cst.UnaryOperation):
             return self._from_arguments(node.expression)
         return isinstance(node, cst.Name) and node.value in self.literals
+
+
+def children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
+    """`node.children`, remembered: LibCST computes them by visiting the node, and the
+    analysis asks again at every path and call that reaches it."""
+    known = _CHILDREN.get(id(node))
+    if known is None or known[0] is not node:
+        if len(_CHILDREN) > 200_000:
+            _CHILDREN.clear()
+        known = _CHILDREN[id(node)] = (node, node.children)
+    return known[1]
+
+
+_CHILDREN: dict[int, tuple[cst.CSTNode, Sequence[cst.CSTNode]]] = {}
 
 
 def _root(key: str) -> str:
