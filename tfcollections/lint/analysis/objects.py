@@ -270,12 +270,12 @@ class Frame:
         linted file that led to it (which names it)."""
         if self.entry is None or self.project is None:
             return node
-        for call in self.calls:
-            if call is node:
-                return node
-            if call is self.entry:
-                break
-        return self.project.remote(self.entry, node)
+        for index, call in enumerate(self.calls):
+            if call is node:  # a call that led here: in the linted file, or in a module between
+                if index <= self.calls.index(self.entry):
+                    return node
+                return self.project.remote(self.entry, node, None)
+        return self.project.remote(self.entry, node, self.scope)
 
     def _from_arguments(self, node: cst.CSTNode) -> bool:
         while isinstance(node, (cst.Attribute, cst.Subscript)):

@@ -128,10 +128,11 @@ class Remote:
     entry: cst.Call
     node: cst.CSTNode
     project: Project
+    scope: Summary | None  # the module `node` is in, when known
 
     @property
     def where(self) -> str:
-        return self.project.where(self.node)
+        return self.project.where(self.node, self.scope)
 
 
 def elsewhere(node: cst.CSTNode | Remote | None, what: str) -> str:
@@ -259,17 +260,18 @@ class Project:
             self._summaries.append(summary)
         return summary
 
-    def remote(self, entry: cst.Call, node: cst.CSTNode) -> Remote:
+    def remote(self, entry: cst.Call, node: cst.CSTNode, scope: Summary | None) -> Remote:
         """One `Remote` per (entry, node): the analyses key what they found by identity."""
         key = (id(entry), id(node))
         found = self._remotes.get(key)
         if found is None:
-            found = self._remotes[key] = Remote(entry, node, self)
+            found = self._remotes[key] = Remote(entry, node, self, scope)
         return found
 
-    def where(self, node: cst.CSTNode) -> str:
-        """`path:line` of a node of a module this project read."""
-        for summary in self._summaries:
+    def where(self, node: cst.CSTNode, scope: Summary | None = None) -> str:
+        """`path:line` of a node of a module this project read (of `scope`, when known: the
+        positions of a module cost about a parse)."""
+        for summary in [scope] if scope is not None else self._summaries:
             line = summary.line_of(node)
             if line:
                 return f"{self.shown(summary.path)}:{line}"
