@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from importlib.metadata import EntryPoint
@@ -41,10 +42,9 @@ def lint_files(
     """Findings of the rules `codes` (plus TFC000) in `files`, sorted; `keras` is the Keras
     version setting ("auto", "2", "3"); `follow` how far imports are followed (None: not)."""
     entries = rule_entry_points()
-    if follow is not None:
-        from tfcollections.lint.analysis import summaries
-
-        summaries.forget()  # what earlier runs of this process read may have changed
+    summaries = sys.modules.get("tfcollections.lint.analysis.summaries")
+    if summaries is not None:  # what earlier runs of this process read may have changed
+        summaries.forget()  # (not imported otherwise: a warm run imports no LibCST)
         _resolver.cache_clear()
         _resolver_of_root.cache_clear()
     fingerprint = _fingerprint(codes, entries, keras, follow)

@@ -7,7 +7,7 @@ with the call's own arguments, as a call of a same-file function does, so what i
 is exact per argument: `freeze(d)` in `utils.py` freezes this `d`, `build(g, d)` in
 `gan_builder.py` compiles this combined model while this `d` is trainable.
 
-The `Project` loads the summaries a linted file reaches (parsed once per content in a process),
+The `Project` loads the summaries a linted file reaches (each module parsed once a run),
 within the configured limits, and records every module file it read: the findings of the
 linted file depend on them, so the cache keeps them with its findings.
 """
