@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from tabulate import tabulate
-
 from tfcollections import __version__
 from tfcollections.commandline import OneLineParser, run
 from tfcollections.errors import UsageError
@@ -126,4 +124,6 @@ def _describe() -> dict[str, tuple[str, str]]:
 
 def _rules_table() -> str:
     rows = [(code, name, summary) for code, (name, summary) in _describe().items()]
+    from tabulate import tabulate  # only here: every other run starts faster without it
+
     return tabulate(rows, headers=["code", "name", "what it finds"])

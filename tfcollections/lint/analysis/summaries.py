@@ -175,7 +175,7 @@ class Project:
         self._summaries: list[Summary] = []
         self._remotes: dict[tuple[int, int], Remote] = {}
         self._words: dict[frozenset[bytes], frozenset[bytes]] = {}
-        self._lowered: dict[Path, bytes] = {}
+        self._code: dict[Path, bytes | None] = {}
 
     def source(self, path: Path) -> bytes | None:
         """A module file's bytes, read once and recorded as a dependency; None past the
@@ -224,10 +224,9 @@ class Project:
         key = (path, words)
         scanned = _scanned.get(key)
         if scanned is None:
-            source = self.source(path)
-            if source is None:
+            source, code = self.source(path), self.code(path)
+            if source is None or code is None:
                 return None
-            code = without_prose(source).lower()
             found = frozenset(word for word in words if re.search(word, code))
             imports = tuple(self.resolver.imported_files(path, source))
             scanned = _scanned[key] = (self.read[str(path)], found, imports)
@@ -237,9 +236,16 @@ class Project:
             return None
         return scanned[1], scanned[2]
 
+    def code(self, path: Path) -> bytes | None:
+        """A module's lower-case text without docstrings and comments (see `source`)."""
+        if path not in self._code:
+            source = self.source(path)
+            self._code[path] = None if source is None else without_prose(source).lower()
+        return self._code[path]
+
     def summary(self, path: Path) -> Summary | None:
-        """The module at `path`, parsed once per content in this process; None when it cannot
-        be read or parsed, or is past the module limit."""
+        """The module at `path`, parsed once per content in a run; None when it cannot be read
+        or parsed, or is past the module limit."""
         source = self.source(path)
         if source is None:
             return None
@@ -250,7 +256,7 @@ class Project:
         else:
             try:
                 summary = Summary.of(cst.parse_module(source), path, entry=False)
-                summary.code = without_prose(source).lower()
+                summary.code = self.code(path)
             except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError):
                 summary = None
             _parsed[key] = summary
@@ -367,13 +373,10 @@ class Project:
         return defines.search(self.source(path) or b"") is None
 
     def _relevant(self, path: Path, relevant: frozenset[bytes], hops: int) -> bool:
-        source = self.source(path)
-        if source is None:
+        source, code = self.source(path), self.code(path)
+        if source is None or code is None:
             return True
-        lowered = self._lowered.get(path)
-        if lowered is None:
-            lowered = self._lowered[path] = without_prose(source).lower()
-        if any(word in lowered for word in relevant):
+        if any(word in code for word in relevant):
             return True
         return hops > 0 and any(
             self._relevant(inner, relevant, hops - 1)
