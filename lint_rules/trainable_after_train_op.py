@@ -52,8 +52,10 @@ class TrainableAfterTrainOp(LintRule):
     def may_apply(cls, lowered_source: bytes, reached: frozenset[bytes] = frozenset()) -> bool:
         """A build or a change must be in the file itself (the analysis starts from one),
         as PROJECT_PRECHECK spells them; the other half may be in a module it imports."""
-        if super().may_apply(lowered_source) or not super().may_apply(lowered_source, reached):
-            return super().may_apply(lowered_source)
+        if super().may_apply(lowered_source):
+            return True
+        if not super().may_apply(lowered_source, reached):
+            return False
         code = without_prose(lowered_source)
         return any(re.search(pattern, code) for pattern in (*cls.PROJECT_PRECHECK[0], _CHANGER))
 

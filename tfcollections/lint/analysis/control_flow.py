@@ -330,3 +330,35 @@ def statement_blocks(statement: cst.BaseCompoundStatement) -> list[Sequence[cst.
         pending.extend(getattr(node, "cases", ()))
         pending.extend([getattr(node, "orelse", None), getattr(node, "finalbody", None)])
     return found
+
+
+def assigned_names(statements: Sequence[cst.CSTNode], names: set[str] | None = None) -> set[str]:
+    """Names these statements assign (a function's locals, a module's variables), nested
+    definitions excluded; statements only, no expression is visited."""
+    names = set() if names is None else names
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    for target in small.targets:
+                        _add_names(target.target, names)
+                elif isinstance(small, cst.AnnAssign):
+                    _add_names(small.target, names)
+        elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        elif isinstance(statement, cst.BaseCompoundStatement):
+            if isinstance(statement, cst.For):
+                _add_names(statement.target, names)
+            for block in statement_blocks(statement):
+                assigned_names(block, names)
+    return names
+
+
+def _add_names(target: cst.BaseExpression, names: set[str]) -> None:
+    if isinstance(target, cst.Name):
+        names.add(target.value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _add_names(element.value, names)
+    elif isinstance(target, cst.StarredElement):
+        _add_names(target.value, names)

@@ -27,6 +27,7 @@ from tfcollections.lint.analysis.control_flow import (
     Path,
     Statements,
     TooManyPaths,
+    assigned_names,
     statement_blocks,
 )
 from tfcollections.lint.analysis.objects import (
@@ -389,7 +390,7 @@ class Interpreter(Statements, Generic[S]):
         found = self._locals.get(id(function))
         if found is None:
             statements = statement_blocks(function)[0]
-            found = self._locals[id(function)] = frozenset(_assigned_names(statements, set()))
+            found = self._locals[id(function)] = frozenset(assigned_names(statements))
         return found
 
     def _self_alias(self, function: cst.FunctionDef, self_key: str) -> dict[str, str]:
@@ -466,33 +467,3 @@ def _nested_functions(module: cst.Module) -> list[cst.FunctionDef]:
 
     walk(module.body, False)
     return found
-
-
-def _assigned_names(statements: Sequence[cst.CSTNode], names: set[str]) -> set[str]:
-    """Names these statements assign (a function's locals), nested definitions excluded."""
-    for statement in statements:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Assign):
-                    for target in small.targets:
-                        _add_names(target.target, names)
-                elif isinstance(small, cst.AnnAssign):
-                    _add_names(small.target, names)
-        elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-            continue
-        elif isinstance(statement, cst.BaseCompoundStatement):
-            if isinstance(statement, cst.For):
-                _add_names(statement.target, names)
-            for block in statement_blocks(statement):
-                _assigned_names(block, names)
-    return names
-
-
-def _add_names(target: cst.BaseExpression, names: set[str]) -> None:
-    if isinstance(target, cst.Name):
-        names.add(target.value)
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            _add_names(element.value, names)
-    elif isinstance(target, cst.StarredElement):
-        _add_names(target.value, names)

@@ -270,11 +270,11 @@ class Frame:
         linted file that led to it (which names it)."""
         if self.entry is None or self.project is None:
             return node
-        for index, call in enumerate(self.calls):
-            if call is node:  # a call that led here: in the linted file, or in a module between
-                if index <= self.calls.index(self.entry):
-                    return node
-                return self.project.remote(self.entry, node, None)
+        in_linted_file = True  # the calls that led here, up to the entry; then other modules
+        for call in self.calls:
+            if call is node:
+                return node if in_linted_file else self.project.remote(self.entry, node, None)
+            in_linted_file = in_linted_file and call is not self.entry
         return self.project.remote(self.entry, node, self.scope)
 
     def _from_arguments(self, node: cst.CSTNode) -> bool:

@@ -25,7 +25,7 @@ from typing import TypeVar
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from tfcollections.lint.analysis.control_flow import statement_blocks
+from tfcollections.lint.analysis.control_flow import assigned_names, statement_blocks
 from tfcollections.lint.analysis.modules import Resolver
 from tfcollections.lint.cache import content_key
 from tfcollections.lint.config import Follow
@@ -96,7 +96,8 @@ class Summary:
                 summary.classes[statement.name.value] = ClassInfo(
                     statement.name.value, methods, summary
                 )
-        _read_statements(summary, module.body, top=True)
+        _read_imports(summary, module.body)
+        summary.variables = assigned_names(module.body)
         summary.dotted = {local: imported.dotted for local, imported in summary.imports.items()}
         return summary
 
@@ -152,6 +153,7 @@ def without_prose(source: bytes) -> bytes:
 
 
 _Scan = tuple[frozenset[bytes], tuple[Path, ...]]  # words found, project files imported
+_uses: dict[Path, tuple[Path, ...]] = {}
 _scanned: dict[
     tuple[Path, frozenset[bytes]], tuple[Dependency, frozenset[bytes], tuple[Path, ...]]
 ] = {}
@@ -161,6 +163,7 @@ def forget() -> None:
     """Start a run afresh: modules are parsed and scanned once a run (in each process)."""
     _parsed.clear()
     _scanned.clear()
+    _uses.clear()
 
 
 class Project:
@@ -176,6 +179,7 @@ class Project:
         self._remotes: dict[tuple[int, int], Remote] = {}
         self._words: dict[frozenset[bytes], frozenset[bytes]] = {}
         self._code: dict[Path, bytes | None] = {}
+        self._relevance: dict[tuple[Path, frozenset[bytes], int], bool] = {}
 
     def source(self, path: Path) -> bytes | None:
         """A module file's bytes, read once and recorded as a dependency; None past the
@@ -228,8 +232,7 @@ class Project:
             if source is None or code is None:
                 return None
             found = frozenset(word for word in words if re.search(word, code))
-            imports = tuple(self.resolver.imported_files(path, source))
-            scanned = _scanned[key] = (self.read[str(path)], found, imports)
+            scanned = _scanned[key] = (self.read[str(path)], found, self._uses(path, source))
         elif str(path) in self.read or len(self.read) < self.follow.modules:
             self.read[str(path)] = scanned[0]
         else:
@@ -365,24 +368,36 @@ class Project:
         """Can `name` of the module at `path` do what the analysis sees? Not when neither the
         module nor the project modules it uses (to `follow.depth` hops) have one of the
         `relevant` words, and it defines `name` itself (a re-export is looked up)."""
-        if self.source(path) is None or self._relevant(path, relevant, self.follow.depth):
+        source = self.source(path)
+        if source is None or self._relevant(path, relevant, self.follow.depth):
             return True  # (not read: then not summarised, unknown)
-        defines = re.compile(
-            rb"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+%s\b" % name.encode(), re.M
-        )
-        return defines.search(self.source(path) or b"") is None
+        defines = rb"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+%s\b" % name.encode()
+        return re.search(defines, source, re.M) is None
 
     def _relevant(self, path: Path, relevant: frozenset[bytes], hops: int) -> bool:
-        source, code = self.source(path), self.code(path)
-        if source is None or code is None:
-            return True
-        if any(word in code for word in relevant):
-            return True
-        return hops > 0 and any(
-            self._relevant(inner, relevant, hops - 1)
-            for inner in self.resolver.imported_files(path, source)
-            if inner != path
-        )
+        """Asked at every call into the project: worked out once per module and bound."""
+        key = (path, relevant, hops)
+        if key not in self._relevance:
+            source, code = self.source(path), self.code(path)
+            self._relevance[key] = (
+                source is None
+                or code is None
+                or any(word in code for word in relevant)
+                or hops > 0
+                and any(
+                    self._relevant(inner, relevant, hops - 1)
+                    for inner in self._uses(path, source)
+                    if inner != path
+                )
+            )
+        return self._relevance[key]
+
+    def _uses(self, path: Path, source: bytes) -> tuple[Path, ...]:
+        """The project modules a module uses (`Resolver.imported_files`), once a run."""
+        found = _uses.get(path)
+        if found is None:
+            found = _uses[path] = tuple(self.resolver.imported_files(path, source))
+        return found
 
 
 def _dotted_parts(expr: cst.BaseExpression) -> list[str] | None:
@@ -396,9 +411,9 @@ def _dotted_parts(expr: cst.BaseExpression) -> list[str] | None:
     return parts[::-1]
 
 
-def _read_statements(summary: Summary, statements: Sequence[cst.CSTNode], top: bool) -> None:
-    """Fills a summary's imports (anywhere in the module) and module-level variables, walking
-    statements only: no expression holds an import."""
+def _read_imports(summary: Summary, statements: Sequence[cst.CSTNode]) -> None:
+    """Fills a summary's imports (anywhere in the module), walking statements only: no
+    expression holds an import."""
     for statement in statements:
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
@@ -406,15 +421,9 @@ def _read_statements(summary: Summary, statements: Sequence[cst.CSTNode], top: b
                     _read_import(summary, small)
                 elif isinstance(small, cst.ImportFrom):
                     _read_import_from(summary, small)
-                elif top and isinstance(small, (cst.Assign, cst.AnnAssign)):
-                    targets = small.targets if isinstance(small, cst.Assign) else [small]
-                    for target in targets:
-                        if isinstance(target.target, cst.Name):
-                            summary.variables.add(target.target.value)
         elif isinstance(statement, cst.BaseCompoundStatement):
-            inner = not isinstance(statement, (cst.FunctionDef, cst.ClassDef))
             for block in statement_blocks(statement):
-                _read_statements(summary, block, top and inner)
+                _read_imports(summary, block)
 
 
 def _read_import(summary: Summary, node: cst.Import) -> None:
