@@ -29,16 +29,16 @@ def _versions_found(imports: str, keras: str = "auto") -> set[str]:
 
 
 @pytest.fixture
-def installed(monkeypatch):
-    """Pretend these distributions (name -> version) are the installed ones."""
+def installed(monkeypatch, tmp_path):
+    """Pretend these distributions (name -> version) are the installed ones, in a folder whose
+    project declares nothing."""
     versions: dict[str, str] = {}
     monkeypatch.setattr(keras_target, "_version", versions.get)
     monkeypatch.delenv("TF_USE_LEGACY_KERAS", raising=False)
-    keras_target.installed_keras_major.cache_clear()
-    keras_target.tf_keras_major.cache_clear()
+    monkeypatch.chdir(tmp_path)
+    keras_target.forget()
     yield versions
-    keras_target.installed_keras_major.cache_clear()
-    keras_target.tf_keras_major.cache_clear()
+    keras_target.forget()
 
 
 def test_auto_reads_each_files_imports(installed):
@@ -56,15 +56,12 @@ def test_auto_follows_the_installed_keras_and_tensorflow(installed):
     assert _versions_found("import tensorflow as tf\nm = tf.keras.Model") == {"under Keras 2"}
     assert _versions_found("from tensorflow.keras import layers") == {"under Keras 2"}
     installed.clear()  # neither installed: Keras 3
-    keras_target.installed_keras_major.cache_clear()
-    keras_target.tf_keras_major.cache_clear()
     assert _versions_found("import keras") == set()
 
 
 def test_auto_honours_tf_use_legacy_keras(installed, monkeypatch):
     installed.update({"tensorflow": "2.21.0"})
     monkeypatch.setenv("TF_USE_LEGACY_KERAS", "1")
-    keras_target.tf_keras_major.cache_clear()
     assert _versions_found("import tensorflow as tf\nm = tf.keras.Model") == {"under Keras 2"}
 
 
@@ -147,8 +144,8 @@ def test_tf_keras_is_what_tensorflow_itself_gives(legacy, major):
     if legacy:
         environment["TF_USE_LEGACY_KERAS"] = legacy
     probe = (
-        "import tensorflow as tf; from tfcollections.lint import keras_target;"
-        "print(tf.keras.__name__.split('.')[0], keras_target.tf_keras_major())"
+        "import tensorflow as tf; from pathlib import Path; from tfcollections.lint import keras_target;"
+        "print(tf.keras.__name__.split('.')[0], keras_target.tf_keras(Path.cwd()).major)"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=environment

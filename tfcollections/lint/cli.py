@@ -15,7 +15,8 @@ from tfcollections import __version__
 from tfcollections.commandline import OneLineParser, run
 from tfcollections.errors import UsageError
 from tfcollections.lint import output
-from tfcollections.lint.config import Follow, check_codes, load_config
+from tfcollections.lint.cache import CACHE_FOLDER
+from tfcollections.lint.config import Config, Follow, check_codes, load_config
 from tfcollections.lint.discovery import discover
 from tfcollections.lint.finding import PARSE_ERROR, PARSE_ERROR_NAME, PARSE_ERROR_SUMMARY
 from tfcollections.lint.keras_target import SETTINGS as KERAS_SETTINGS
@@ -58,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")
+    parser.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the settings in force and, for each file given, which Keras and why; exit",
+    )
     parser.add_argument("--version", action="version", version=f"tfc-lint {__version__}")
     return parser  # fmt: skip
 
@@ -84,6 +90,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.follow_imports is not None:
         config = replace(config, follow=Follow() if args.follow_imports else None)
     files = discover(args.paths, config)
+    if args.show_settings:
+        print(_settings(config, files if args.paths != ["."] else []))
+        return 0
     codes = sorted(code for code in known - {PARSE_ERROR} if config.selects(code))
     findings = lint_files(
         files,
@@ -108,6 +117,43 @@ def _run(args: argparse.Namespace) -> int:
         names = {code: name for code, (name, _) in described.items()}
         print(output.statistics(findings, names))
     return 1 if findings and not args.exit_zero else 0
+
+
+def _settings(config: Config, files: list[Path]) -> str:
+    """What `--show-settings` prints: the resolved settings, then the Keras each file is
+    linted for and why (without files: what `import keras` and `tf.keras` are here)."""
+    from tfcollections.lint import keras_target
+
+    follow = config.follow
+    lines = [
+        f"settings: {config.source or 'defaults (no pyproject.toml)'}",
+        f"  select: {', '.join(config.select) or 'all'}",
+        f"  ignore: {', '.join(config.ignore) or '-'}",
+        f"  exclude: {', '.join(config.exclude) or '-'}",
+        f"  per-file-ignores: {_pairs(config.per_file_ignores) or '-'}",
+        f"  keras: {config.keras}",
+        f"  env: {_pairs(config.env) or '-'}",
+        f"  follow-imports: {f'depth {follow.depth}, modules {follow.modules}' if follow else 'off'}",
+        f"  cache: {config.root / CACHE_FOLDER}",
+    ]
+    if not files:
+        folder = Path.cwd()
+        for decision in (keras_target.package_keras(folder), keras_target.tf_keras(folder)):
+            name, reason = decision.reason.split(": ", 1)
+            lines.append(f"{name}: Keras {decision.major} ({reason})")
+    from tfcollections.lint.engine import keras_decision
+
+    for path in files:
+        try:
+            decision = keras_decision(path.read_bytes(), str(path), config.keras)
+        except OSError as error:
+            raise UsageError(f"{path}: cannot read: {error.strerror or error}") from None
+        lines.append(f"{path}: Keras {decision.major} ({decision.reason})")
+    return "\n".join(lines)
+
+
+def _pairs(table: dict) -> str:
+    return ", ".join(f"{key}={value}" for key, value in table.items())
 
 
 def _split(values: list[str]) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ else:  # pragma: no cover - Python 3.10
 
 _KEYS = {
     "select", "ignore", "exclude", "per-file-ignores", "keras",
-    "follow-imports", "follow-depth", "follow-modules",
+    "follow-imports", "follow-depth", "follow-modules", "env",
 }  # fmt: skip
 
 
@@ -42,6 +42,8 @@ class Config:
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
     keras: str = "auto"
     follow: Follow | None = Follow()
+    env: dict[str, str] = field(default_factory=dict)
+    """Variables the project's runs set (TF_USE_LEGACY_KERAS), read by `keras = "auto"`."""
     source: Path | None = None
 
     def selects(self, code: str) -> bool:
@@ -111,6 +113,7 @@ def _parse(path: Path, known_codes: set[str]) -> Config:
         },
         keras=_keras(table.get("keras", "auto"), where),
         follow=_follow(table, where),
+        env=_env(table.get("env", {}), where),
         source=path,
     )
 
@@ -135,6 +138,15 @@ def _keras(value: object, where: str) -> str:
     if isinstance(value, bool) or text not in KERAS_SETTINGS:
         raise UsageError(f'{where}: keras must be "auto", 2 or 3, not {value!r}')
     return text
+
+
+def _env(value: object, where: str) -> dict[str, str]:
+    """`env = {NAME = "value"}`: what the project's training runs set in their environment."""
+    if not isinstance(value, dict) or not all(
+        isinstance(item, (str, int)) and not isinstance(item, bool) for item in value.values()
+    ):
+        raise UsageError(f'{where}: env must be a table of NAME = "value"')
+    return {name: str(item) for name, item in value.items()}
 
 
 def _strings(table: dict, key: str, where: str) -> tuple[str, ...]:

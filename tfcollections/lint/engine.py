@@ -20,6 +20,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from tfcollections.lint.analysis.summaries import Project, Remote
 from tfcollections.lint.finding import PARSE_ERROR, Finding
 from tfcollections.lint.flow import Flow
+from tfcollections.lint.keras_target import Decision
 from tfcollections.lint.rule import LintRule
 
 T = TypeVar("T")
@@ -68,6 +69,18 @@ def lint_source(
         except RecursionError:
             message = "cannot lint: the code is nested too deeply"
             return [Finding(path, 1, 1, PARSE_ERROR, message)]
+
+
+def keras_decision(source: bytes, path: str, keras: str = "auto") -> Decision:
+    """The Keras the Keras rules lint the file at `path` for, and why (from its imports, as
+    `lint_source` sees them). A file that does not parse shows no Keras."""
+    try:
+        module = cst.parse_module(source)
+    except (cst.ParserSyntaxError, SyntaxError, UnicodeDecodeError, LookupError):
+        module = cst.Module(body=[])
+    flow = Flow(source, keras, Path(path))
+    cst.visit_batched(module, [], before_visit=flow.before_visit, after_leave=flow.after_leave)
+    return flow.keras_decision()
 
 
 def _lint_parsed(

@@ -81,7 +81,7 @@ class Flow:
         self.project = project
         self.reached = reached  # pre-check words found in the project modules it imports
         self._keras_setting = keras
-        self._keras_major: int | None = None
+        self._keras: keras_target.Decision | None = None
         self._imported: list[tuple[str, str]] = []  # (dotted, local name) of every import
         self._shared: dict[str, object] = {}
         self._order = 0
@@ -160,13 +160,18 @@ class Flow:
 
     def keras_major(self) -> int:
         """The Keras major version this file is linted for (see `keras_target`)."""
-        if self._keras_major is None:
-            self._keras_major = keras_target.keras_major(
+        return self.keras_decision().major
+
+    def keras_decision(self) -> keras_target.Decision:
+        """The Keras this file is linted for, and why."""
+        if self._keras is None:
+            self._keras = keras_target.keras_major(
                 self._keras_setting,
                 (dotted for dotted, _ in self._imported),
                 self._uses_tf_keras(),
+                self.path.parent if self.path else None,
             )
-        return self._keras_major
+        return self._keras
 
     @property
     def source(self) -> bytes:
@@ -175,7 +180,8 @@ class Flow:
 
     def keras_of(self, dotted: str) -> int | None:
         """The Keras major version the API `dotted` belongs to (see `keras_target.api_major`)."""
-        return keras_target.api_major(self._keras_setting, dotted)
+        folder = self.path.parent if self.path else None
+        return keras_target.api_major(self._keras_setting, dotted, folder)
 
     def imported_names(self) -> dict[str, str]:
         """Local name -> dotted module or attribute, for every import anywhere in the file."""

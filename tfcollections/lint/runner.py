@@ -47,6 +47,10 @@ def lint_files(
         summaries.forget()  # (not imported otherwise: a warm run imports no LibCST)
         _resolver.cache_clear()
         _resolver_of_root.cache_clear()
+    keras_target = sys.modules.get("tfcollections.lint.keras_target")
+    if keras_target is not None:  # the project's declarations may have changed too
+        keras_target.forget()
+        _keras_environment.cache_clear()
     fingerprint = _fingerprint(codes, entries, keras, follow)
     cache = Cache(cache_folder, fingerprint) if cache_folder else None
     findings: list[Finding] = []
@@ -61,6 +65,8 @@ def lint_files(
         key = content_key(source)
         if follow is not None:  # where a file is decides which modules it imports
             key = f"{key}:{os.path.abspath(path)}"
+        if keras == "auto":  # and which Keras its project declares or has installed
+            key = f"{key}:{_keras_environment(path.parent.resolve())}"
         cached = cache.get(key) if cache else None
         if cached is None:
             misses.append((shown, key, source))
@@ -80,10 +86,6 @@ def lint_files(
 def _fingerprint(
     codes: Sequence[str], entries: dict[str, EntryPoint], keras: str, follow: Follow | None
 ) -> str:
-    if keras == "auto":  # what auto decides with also depends on what is installed
-        from tfcollections.lint.keras_target import environment
-
-        keras = f"auto ({environment()})"
     parts = [f"tfc-lint {__version__}", f"keras {keras}", f"follow {follow}"]
     for code in sorted(codes):
         entry = entries[code]
@@ -113,6 +115,13 @@ def _lint_one(path_and_source: tuple[str, bytes]) -> Linted:
     project = _project(Path(path)) if _worker_follow is not None else None
     found = lint_source(source, path, _worker_rules, keras=_worker_keras, project=project)
     return found, (project.read if project is not None else {})
+
+
+@functools.cache
+def _keras_environment(folder: Path) -> str:
+    from tfcollections.lint.keras_target import environment
+
+    return environment(folder)
 
 
 @functools.cache
