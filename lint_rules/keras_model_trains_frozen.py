@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tfcollections.lint import keras_flow
+from tfcollections.lint import keras_fixes, keras_flow
 from tfcollections.lint.analysis.summaries import elsewhere
 
 
@@ -164,6 +164,37 @@ for step in range(1000):
 """,
     ]
 
+    FIXED = [
+        # Keras 3's GAN: d trainable for its own step, frozen again for the combined model's
+        # (unsafe: d starts to train), in the loop, comments kept.
+        (
+            """
+import keras
+d.compile(optimizer="adam", loss="mse")
+d.trainable = False
+gan = keras.Model(z, d(g(z)))
+gan.compile(optimizer="adam", loss="mse")
+for step in range(1000):
+    # the discriminator's step
+    d_loss = d.train_on_batch(real, ones)
+    g_loss = gan.train_on_batch(noise, ones)  # the generator's
+""",
+            """
+import keras
+d.compile(optimizer="adam", loss="mse")
+d.trainable = False
+gan = keras.Model(z, d(g(z)))
+gan.compile(optimizer="adam", loss="mse")
+for step in range(1000):
+    # the discriminator's step
+    d.trainable = True
+    d_loss = d.train_on_batch(real, ones)
+    d.trainable = False
+    g_loss = gan.train_on_batch(noise, ones)  # the generator's
+""",
+        ),
+    ]
+
     def report_from(self, analysis: keras_flow.KerasFlow) -> None:
         keras3 = analysis.keras == 3
         for frozen in analysis.frozen.values():
@@ -182,4 +213,7 @@ for step in range(1000):
                     else "",
                     before="its first training call after compile()" if keras3 else "compile()",
                 )
-            self.report(frozen.node, message + elsewhere(frozen.cause, "frozen"))
+            fix = None
+            if keras3 and not frozen.target and not frozen.changes:  # d itself was frozen
+                fix = keras_fixes.toggle_around(frozen.node, frozen.model, self.tree())
+            self.report(frozen.node, message + elsewhere(frozen.cause, "frozen"), fix)

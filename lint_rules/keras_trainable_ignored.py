@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tfcollections.lint import keras_flow
+from tfcollections.lint import keras_fixes, keras_flow
 from tfcollections.lint.analysis.summaries import elsewhere
 
 
@@ -174,10 +174,66 @@ class Tuner:
 """,
     ]
 
+    FIXED = [
+        # Compile again after the change, with compile()'s arguments as written (unsafe: the
+        # layers start to train). After a loop that only sets flags: once, not per layer.
+        (
+            """
+import keras
+base.trainable = False
+model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+model.fit(x, y, epochs=3)
+for layer in base.layers[-4:]:
+    layer.trainable = True  # unfreeze the top
+model.fit(x, y, epochs=3)
+""",
+            """
+import keras
+base.trainable = False
+model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+model.fit(x, y, epochs=3)
+for layer in base.layers[-4:]:
+    layer.trainable = True  # unfreeze the top
+model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+model.fit(x, y, epochs=3)
+""",
+        ),
+        # Keras 2, gan compiled while d was trainable: gan compiled again with d frozen (a new
+        # optimizer each time it is written as a call).
+        (
+            """
+import tf_keras as keras
+d.compile(optimizer="adam", loss="mse")
+gan = keras.Model(z, d(g(z)))
+gan.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
+for step in range(1000):
+    d.trainable = True
+    d.train_on_batch(real, ones)
+    d.trainable = False
+    gan.train_on_batch(noise, ones)
+""",
+            """
+import tf_keras as keras
+d.compile(optimizer="adam", loss="mse")
+gan = keras.Model(z, d(g(z)))
+gan.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
+for step in range(1000):
+    d.trainable = True
+    d.train_on_batch(real, ones)
+    d.trainable = False
+    gan.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
+    gan.train_on_batch(noise, ones)
+""",
+        ),
+    ]
+
     def report_from(self, analysis: keras_flow.KerasFlow) -> None:
         for ignored in analysis.ignored.values():
             message = self.MESSAGE.format(
                 keras=analysis.keras, model=ignored.model, when=analysis.when_read()
             )
             read = elsewhere(ignored.read_at, f"{ignored.model} read its set")
-            self.report(ignored.node, message + read)
+            fix = keras_fixes.recompile_after(
+                ignored.node, ignored.compiled_at, self.flow, self.tree()
+            )
+            self.report(ignored.node, message + read, fix)

@@ -8,6 +8,7 @@ import libcst as cst
 
 from tfcollections import tfnames
 from tfcollections.lint import patterns
+from tfcollections.lint.fixes import NodeFix, Replace
 from tfcollections.lint.rule import LintRule
 
 _FACTORIES = b"(?:%s)" % b"|".join(
@@ -16,6 +17,8 @@ _FACTORIES = b"(?:%s)" % b"|".join(
 _FACTORY_CALL = re.compile(rb"[\s\\(]*[\w.]*" + _FACTORIES + rb"\s*\(")
 _DIRECT = re.compile(rb"\btrainable\s*=" + _FACTORY_CALL.pattern)
 _BY_NAME = re.compile(rb"\btrainable\s*=[\s(]*([a-z_]\w*)\s*\)?\s*[,)\n]")
+_CODE = cst.Module(body=[])
+_LITERAL_FACTORIES = frozenset({"constant", "convert_to_tensor"})
 _ASSIGNED = rb"\s*(?::[^=\n]*)?=(?!=)([^\n]*)\n?([^\n]*)"  # the rest of the line, the next
 
 
@@ -164,6 +167,24 @@ b = tf_keras.layers.Dense(3, trainable=tf.Variable(False))  # <- TFC002
 """,
     ]
 
+    FIXED = [
+        # A bool written as a constant tensor is that bool (safe); a variable is not.
+        (
+            """
+import keras
+import tensorflow as tf
+a = keras.layers.Dense(3, trainable=tf.constant(False))  # frozen head
+b = keras.layers.Dense(3, trainable=tf.constant(True, dtype=tf.bool))
+""",
+            """
+import keras
+import tensorflow as tf
+a = keras.layers.Dense(3, trainable=False)  # frozen head
+b = keras.layers.Dense(3, trainable=True)
+""",
+        ),
+    ]
+
     def visit_Call(self, node: cst.Call) -> None:
         for arg in node.args:
             keyword = arg.keyword
@@ -174,7 +195,26 @@ b = tf_keras.layers.Dense(3, trainable=tf.Variable(False))  # <- TFC002
             if factory is not None and tfnames.is_tf_or_keras(callee):
                 message = self._what_happens(callee, factory)
                 if message is not None:
-                    self.report(arg, message)
+                    self.report(arg, message, self._fix(arg.value, factory))
+
+    def _fix(self, value: cst.BaseExpression, factory: str) -> NodeFix | None:
+        """`tf.constant(True)` written in the call is exactly `True`: a tensor that can hold
+        nothing else (not a variable, not a feedable placeholder, not a name used elsewhere)."""
+        if factory not in _LITERAL_FACTORIES or not isinstance(value, cst.Call):
+            return None
+        positional = [arg for arg in value.args if arg.keyword is None]
+        keywords = {arg.keyword.value: arg.value for arg in value.args if arg.keyword is not None}
+        if len(positional) != 1 or positional[0].star or not set(keywords) <= {"dtype", "name"}:
+            return None
+        dtype = keywords.get("dtype")
+        if dtype is not None and not _CODE.code_for_node(dtype).strip("'\"").endswith("bool"):
+            return None
+        literal = positional[0].value
+        if not (isinstance(literal, cst.Name) and literal.value in ("True", "False")):
+            return None
+        written = _CODE.code_for_node(value)
+        change = Replace(value, literal.value)
+        return NodeFix(f"Replace `{written}` with `{literal.value}`", True, (change,))
 
     def _what_happens(self, callee: str, factory: str) -> str | None:
         """The message for `callee(trainable=<factory>(...))`, or None where the library does

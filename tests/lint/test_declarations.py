@@ -50,7 +50,8 @@ CASES = {
         (2, "tensorflow>=2.15,<2.16 in pyproject.toml:3"),
     ),
     "poetry caret allows both": (
-        {"pyproject.toml": '[tool.poetry.group.ml.dependencies]\ntensorflow = {version = "^2.15"}\n'},
+        {"pyproject.toml": '[tool.poetry.group.ml.dependencies]\n'
+         'tensorflow = {version = "^2.15"}\n'},
         (3, "no TensorFlow declared or installed"),
         (3, "none declared or installed"),
     ),

@@ -144,7 +144,8 @@ def test_tf_keras_is_what_tensorflow_itself_gives(legacy, major):
     if legacy:
         environment["TF_USE_LEGACY_KERAS"] = legacy
     probe = (
-        "import tensorflow as tf; from pathlib import Path; from tfcollections.lint import keras_target;"
+        "import tensorflow as tf; from pathlib import Path;"
+        "from tfcollections.lint import keras_target;"
         "print(tf.keras.__name__.split('.')[0], keras_target.tf_keras(Path.cwd()).major)"
     )
     result = subprocess.run(

@@ -65,6 +65,8 @@ def test_json_format(project, capsys):
         "column": 1,
         "code": "TFC001",
         "message": data[0]["message"],
+        "url": "https://tfcollections.readthedocs.io/en/latest/rules/tfc001/",
+        "fix": None,
     }
     assert [item["code"] for item in data] == ["TFC001", "TFC003"]
 

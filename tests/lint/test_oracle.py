@@ -9,6 +9,7 @@ marked finding exactly when some call moved other layers than intended, and `tfc
 reports exactly the marked lines.
 """
 
+import difflib
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 from helpers import run_together
 from oracle_marks import intended, marks, surprises
 
+from tfcollections.lint.cli import main
 from tfcollections.lint.engine import lint_source
 from tfcollections.lint.registry import load_selected
 
@@ -90,3 +92,52 @@ print(sorted({str(w.message) for w in caught}))
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "The model does not have any trainable weights." in result.stdout
+
+
+@pytest.fixture(scope="module")
+def fixed(tmp_path_factory) -> dict[str, list[Path]]:
+    """Per Keras version, every program with a fixable finding, copied and fixed by
+    `tfc-lint --fix --unsafe-fixes --keras N`."""
+    programs: dict[str, list[Path]] = {}
+    for version in VERSIONS:
+        folder = tmp_path_factory.mktemp(f"fixed-keras{version}")
+        for program in PROGRAMS:
+            findings = lint_source(program.read_bytes(), str(program), RULES, keras=version)
+            if any(finding.fix for finding in findings):
+                copy = folder / program.name
+                copy.write_bytes(program.read_bytes())
+                main(["--no-cache", "--fix", "--unsafe-fixes", "--keras", version, str(copy)])
+                programs.setdefault(version, []).append(copy)
+    return programs
+
+
+@pytest.fixture(scope="module")
+def observed_fixed(fixed) -> dict[str, dict[str, list]]:
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    commands = {
+        version: [sys.executable, str(ORACLE / "run.py"), version, *map(str, programs)]
+        for version, programs in fixed.items()
+    }
+    runs = run_together(commands, timeout=900, env=environment, cwd=ORACLE)
+    for run in runs.values():
+        assert run.returncode == 0, run.stderr[-3000:]
+    return {version: json.loads(run.stdout) for version, run in runs.items()}
+
+
+def test_most_findings_have_a_fix(fixed):
+    assert len(fixed["2"]) >= 15 and len(fixed["3"]) >= 20
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda version: f"keras{version}")
+def test_fixed_programs_train_what_they_intend_and_lint_clean(version, fixed, observed_fixed):
+    """The oracle's proof of the fixes: run for real under the Keras they target, every fixed
+    program trains exactly what it intends; it lints clean; and it differs from the original
+    only in inserted lines (indentation and comments as they were)."""
+    for copy in fixed[version]:
+        original = (ORACLE / copy.name).read_text().splitlines()
+        now = copy.read_text().splitlines()
+        operations = difflib.SequenceMatcher(a=original, b=now).get_opcodes()
+        assert {operation for operation, *_ in operations} == {"equal", "insert"}, copy.name
+        found = surprises(observed_fixed[version][copy.name], intended(copy))
+        assert found == [], f"{copy.name} under Keras {version}, fixed:\n{copy.read_text()}"
+        assert lint_source(copy.read_bytes(), str(copy), RULES, keras=version) == [], copy.name

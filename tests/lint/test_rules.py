@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from tfcollections.lint.engine import lint_source
+from tfcollections.lint.engine import fix_source, lint_source
 from tfcollections.lint.registry import load_selected, rule_entry_points
 
 RULES = load_selected(sorted(rule_entry_points()))
@@ -86,3 +86,28 @@ def test_deeply_nested_valid_code_lints_cleanly():
     lists = "w = " + "[" * 400 + "tf.GraphKeys.TRAINABLE_VARIABLES" + "]" * 400 + "\n"
     source = (header + nested + long_sum + lists + "tf.get_collection_ref(w)\n").encode()
     assert lint_source(source, "deep.py", RULES) == []
+
+
+def _fixed_examples():
+    return [
+        pytest.param(rule, textwrap.dedent(before), textwrap.dedent(after), id=f"{rule.code}-{i}")
+        for rule in RULES
+        for i, (before, after) in enumerate(rule.FIXED)
+    ]
+
+
+def test_the_rules_with_fixes_show_them():
+    assert {rule.code for rule in RULES if rule.FIXED} == {"TFC002", "TFC004", "TFC005"}
+
+
+@pytest.mark.parametrize(("rule", "before", "after"), _fixed_examples())
+def test_fixed_examples_are_what_the_fix_makes_and_lint_clean(rule, before, after):
+    findings = lint_source(before.encode(), "example.py", [rule])
+    assert findings and all(finding.fix is not None for finding in findings)
+    fixed, count, remaining = fix_source(before.encode(), "example.py", [rule], unsafe=True)
+    assert fixed.decode() == after
+    assert (count, remaining) == (len(findings), [])
+    safe = all(finding.fix.safe for finding in findings)
+    assert fix_source(before.encode(), "example.py", [rule])[0] == (
+        fixed if safe else before.encode()
+    )

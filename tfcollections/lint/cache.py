@@ -18,8 +18,9 @@ from pathlib import Path
 
 CACHE_FOLDER = ".tfc-lint-cache"
 _MAX_ENTRIES = 100_000
+_FORMAT = "rows with fixes"  # change it when the rows change
 
-Rows = list[list]  # [[line, column, code, message], ...]
+Rows = list[list]  # [Finding.as_row(), ...]
 Dependencies = dict[str, tuple[str, int, int]]  # path -> (content key, size, mtime_ns)
 
 
@@ -31,6 +32,7 @@ class Cache:
     """A findings store for one configuration, read once and written once per run."""
 
     def __init__(self, folder: Path, configuration: str) -> None:
+        configuration = f"{_FORMAT}\n{configuration}"
         digest = hashlib.blake2b(configuration.encode(), digest_size=8).hexdigest()
         self._path = folder / CACHE_FOLDER / f"findings-{digest}.json"
         self._entries: dict[str, dict] = {}

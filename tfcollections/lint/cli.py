@@ -6,8 +6,12 @@ Exit codes: 0 no findings, 1 findings, 2 usage or internal error (one line on st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-from collections.abc import Sequence
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,10 +22,15 @@ from tfcollections.lint import output
 from tfcollections.lint.cache import CACHE_FOLDER
 from tfcollections.lint.config import Config, Follow, check_codes, load_config
 from tfcollections.lint.discovery import discover
-from tfcollections.lint.finding import PARSE_ERROR, PARSE_ERROR_NAME, PARSE_ERROR_SUMMARY
+from tfcollections.lint.finding import (
+    PARSE_ERROR,
+    PARSE_ERROR_NAME,
+    PARSE_ERROR_SUMMARY,
+    Finding,
+)
 from tfcollections.lint.keras_target import SETTINGS as KERAS_SETTINGS
-from tfcollections.lint.registry import load_selected, rule_entry_points
-from tfcollections.lint.runner import lint_files
+from tfcollections.lint.registry import load_selected, rule_entry_points, rule_urls
+from tfcollections.lint.runner import Fixed, fix_files, lint_files
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,6 +62,24 @@ def _parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="follow calls into the project's other modules (overrides the config; default on)",
+    )
+    parser.add_argument(
+        "--fix",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="apply the safe fixes (and the unsafe ones with --unsafe-fixes), then report what "
+        "remains (overrides the config)",
+    )
+    parser.add_argument(
+        "--unsafe-fixes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show and apply the fixes that change what the program does (overrides the config)",
+    )
+    parser.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes as a diff instead of writing them; exit 1 if there are any",
     )
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
     parser.add_argument("--statistics", action="store_true", help="count findings per code")
@@ -102,29 +129,93 @@ def _run(args: argparse.Namespace) -> int:
         keras=config.keras,
         follow=config.follow,
     )
-    findings = [
-        finding
-        for finding in findings
-        if config.selects(finding.code)
-        and not finding.code.startswith(config.ignored_in(Path(finding.path)))
-    ]
+    selected = _selector(config)
+    unsafe = config.unsafe_fixes if args.unsafe_fixes is None else args.unsafe_fixes
+    findings = [finding for finding in findings if selected(finding)]
+    fixed: list[Fixed] = []
+    if args.diff or (config.fix if args.fix is None else args.fix):
+        fixed, findings = fix_files(
+            findings, codes, unsafe=unsafe, selected=selected, keras=config.keras,
+            follow=config.follow,
+        )  # fmt: skip
+        if args.diff:
+            return _show_diff(fixed)
+        for file in fixed:
+            _write(file)
     described = _describe() if args.format == "sarif" or args.statistics else {}
     summaries = {code: summary for code, (_, summary) in described.items()}
-    rendered = output.render(findings, args.format, summaries, __version__)
+    urls = rule_urls() if args.format in ("json", "sarif") else {}
+    rendered = output.render(
+        findings, args.format, summaries, __version__, unsafe=unsafe, urls=urls
+    )
     if rendered:
         print(rendered)
+    if args.format == "text":
+        _summarise(findings, fixed, unsafe)
     if args.statistics and args.format == "text" and findings:
         names = {code: name for code, (name, _) in described.items()}
         print(output.statistics(findings, names))
     return 1 if findings and not args.exit_zero else 0
 
 
+def _selector(config: Config) -> Callable[[Finding], bool]:
+    """Whether a finding is reported: select, ignore and per-file-ignores."""
+
+    def selected(finding: Finding) -> bool:
+        ignored = config.ignored_in(Path(finding.path))
+        return config.selects(finding.code) and not finding.code.startswith(ignored)
+
+    return selected
+
+
+def _summarise(findings: list[Finding], fixed: list[Fixed], unsafe: bool) -> None:
+    """Ruff's lines under the findings: what was fixed, what `--fix` could fix."""
+    count = sum(file.count for file in fixed)
+    if count:
+        print(f"Found {count + len(findings)} findings ({count} fixed, {len(findings)} remaining).")
+    hint = output.fixable(findings, unsafe)
+    if hint:
+        print(hint)
+
+
+def _show_diff(fixed: list[Fixed]) -> int:
+    """`--diff`: the fixes as a unified diff on stdout, the count on stderr (as Ruff)."""
+    import difflib
+
+    for file in fixed:
+        before = file.before.decode("utf-8").splitlines(keepends=True)
+        after = file.after.decode("utf-8").splitlines(keepends=True)
+        name = file.path.as_posix()
+        print("".join(difflib.unified_diff(before, after, name, name)), end="")
+    count = sum(file.count for file in fixed)
+    if count:
+        print(f"Would fix {count} finding{'s' if count > 1 else ''}.", file=sys.stderr)
+    return 1 if fixed else 0
+
+
+def _write(file: Fixed) -> None:
+    """Replace the file's content atomically, keeping its permissions: on any failure the
+    original is left as it was."""
+    handle, temporary = tempfile.mkstemp(dir=file.path.parent, prefix=f".{file.path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(file.after)
+        shutil.copymode(file.path, temporary)
+        os.replace(temporary, file.path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise UsageError(f"{file.path}: cannot write the fix: {error.strerror or error}") from None
+
+
 def _settings(config: Config, files: list[Path]) -> str:
     """What `--show-settings` prints: the resolved settings, then the Keras each file is
     linted for and why (without files: what `import keras` and `tf.keras` are here)."""
     from tfcollections.lint import keras_target
+    from tfcollections.lint.engine import keras_decision
 
     follow = config.follow
+    limits = f"depth {follow.depth}, modules {follow.modules}" if follow else "off"
     lines = [
         f"settings: {config.source or 'defaults (no pyproject.toml)'}",
         f"  select: {', '.join(config.select) or 'all'}",
@@ -133,7 +224,8 @@ def _settings(config: Config, files: list[Path]) -> str:
         f"  per-file-ignores: {_pairs(config.per_file_ignores) or '-'}",
         f"  keras: {config.keras}",
         f"  env: {_pairs(config.env) or '-'}",
-        f"  follow-imports: {f'depth {follow.depth}, modules {follow.modules}' if follow else 'off'}",
+        f"  follow-imports: {limits}",
+        f"  fix: {str(config.fix).lower()}, unsafe-fixes: {str(config.unsafe_fixes).lower()}",
         f"  cache: {config.root / CACHE_FOLDER}",
     ]
     if not files:
@@ -141,8 +233,6 @@ def _settings(config: Config, files: list[Path]) -> str:
         for decision in (keras_target.package_keras(folder), keras_target.tf_keras(folder)):
             name, reason = decision.reason.split(": ", 1)
             lines.append(f"{name}: Keras {decision.major} ({reason})")
-    from tfcollections.lint.engine import keras_decision
-
     for path in files:
         try:
             decision = keras_decision(path.read_bytes(), str(path), config.keras)

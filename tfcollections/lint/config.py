@@ -17,7 +17,7 @@ else:  # pragma: no cover - Python 3.10
 
 _KEYS = {
     "select", "ignore", "exclude", "per-file-ignores", "keras",
-    "follow-imports", "follow-depth", "follow-modules", "env",
+    "follow-imports", "follow-depth", "follow-modules", "env", "fix", "unsafe-fixes",
 }  # fmt: skip
 
 
@@ -42,6 +42,8 @@ class Config:
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
     keras: str = "auto"
     follow: Follow | None = Follow()
+    fix: bool = False
+    unsafe_fixes: bool = False
     env: dict[str, str] = field(default_factory=dict)
     """Variables the project's runs set (TF_USE_LEGACY_KERAS), read by `keras = "auto"`."""
     source: Path | None = None
@@ -113,6 +115,8 @@ def _parse(path: Path, known_codes: set[str]) -> Config:
         },
         keras=_keras(table.get("keras", "auto"), where),
         follow=_follow(table, where),
+        fix=_bool(table, "fix", where),
+        unsafe_fixes=_bool(table, "unsafe-fixes", where),
         env=_env(table.get("env", {}), where),
         source=path,
     )
@@ -138,6 +142,13 @@ def _keras(value: object, where: str) -> str:
     if isinstance(value, bool) or text not in KERAS_SETTINGS:
         raise UsageError(f'{where}: keras must be "auto", 2 or 3, not {value!r}')
     return text
+
+
+def _bool(table: dict, key: str, where: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise UsageError(f"{where}: {key} must be true or false, not {value!r}")
+    return value
 
 
 def _env(value: object, where: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from typing import TypeVar
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from tfcollections.lint import fixes
 from tfcollections.lint.analysis.summaries import Project, Remote
 from tfcollections.lint.finding import PARSE_ERROR, Finding
 from tfcollections.lint.flow import Flow
@@ -71,6 +72,46 @@ def lint_source(
             return [Finding(path, 1, 1, PARSE_ERROR, message)]
 
 
+FIX_ROUNDS = 10
+"""A fix can make room for another (Ruff's loop): lint and fix again, this many times at most."""
+
+
+def fix_source(
+    source: bytes,
+    path: str,
+    rules: Sequence[type[LintRule]],
+    *,
+    unsafe: bool = False,
+    keras: str = "auto",
+    project: Project | None = None,
+    selected: Callable[[Finding], bool] = lambda finding: True,
+) -> tuple[bytes, int, list[Finding]]:
+    """`source` with the fixes of its findings applied (unsafe ones only if `unsafe`), the
+    number of findings fixed, and the findings of the fixed code. `selected` says which
+    findings are reported (select, ignore, per-file-ignores): only those are fixed."""
+    fixed = 0
+    findings = [
+        f for f in lint_source(source, path, rules, keras=keras, project=project) if selected(f)
+    ]
+    for _ in range(FIX_ROUNDS):
+        applicable = [f for f in findings if f.fix and (f.fix.safe or unsafe)]
+        try:
+            text = source.decode("utf-8")
+        except UnicodeDecodeError:  # fixes are made on UTF-8 text only
+            break
+        if not applicable:
+            break
+        changed, skipped = fixes.apply(text, (e for f in applicable for e in f.fix.edits))
+        if changed == text:
+            break
+        fixed += len(applicable) - skipped
+        source = changed.encode("utf-8")
+        findings = [
+            f for f in lint_source(source, path, rules, keras=keras, project=project) if selected(f)
+        ]
+    return source, fixed, findings
+
+
 def keras_decision(source: bytes, path: str, keras: str = "auto") -> Decision:
     """The Keras the Keras rules lint the file at `path` for, and why (from its imports, as
     `lint_source` sees them). A file that does not parse shows no Keras."""
@@ -90,16 +131,15 @@ def _lint_parsed(
     they report all recurse on the tree, so all of them run under one deep-stack retry. A
     finding whose other half is in another module is reported at the call that leads there."""
     visitors, failed = _visit(module, rules, flow, path)
-    reported = [
-        (visitor.code, node, message) for visitor in visitors for node, message in visitor.reports
-    ]
+    reported = [(visitor.code, *report) for visitor in visitors for report in visitor.reports]
     if not reported:
         return failed
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     lines = source.decode(module.encoding, errors="replace").splitlines()
-    findings = set()
+    newline = "\r\n" if b"\r\n" in source else "\n"
+    findings = {}
     remote: set[tuple[int, str]] = set()  # one finding a call and rule, naming its first cause
-    for code, node, message in reported:
+    for code, node, message, node_fix in reported:
         if isinstance(node, Remote):
             if (id(node.entry), code) in remote:
                 continue
@@ -107,7 +147,9 @@ def _lint_parsed(
             node, message = node.entry, f"{message} (via {node.where})"
         start = positions[node].start
         if not _suppressed(lines, start.line, code):
-            findings.add(Finding(path, start.line, start.column + 1, code, message))
+            fix = fixes.resolve(node_fix, positions, lines, newline) if node_fix else None
+            finding = Finding(path, start.line, start.column + 1, code, message, fix)
+            findings.setdefault(finding, finding)
     return sorted([*findings, *failed])
 
 

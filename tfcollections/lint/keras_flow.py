@@ -31,6 +31,7 @@ from tfcollections import tfnames
 from tfcollections.lint.analysis.interpreter import Interpreter
 from tfcollections.lint.analysis.objects import BUILT, FRESH, OPEN, Frame, Heap, under
 from tfcollections.lint.analysis.summaries import Project, Remote, Summary
+from tfcollections.lint.fixes import Tree
 from tfcollections.lint.flow import Flow
 from tfcollections.lint.rule import LintRule
 
@@ -49,6 +50,7 @@ class _Model:
     read: Writes = ()  # what Keras read (phase read or trained)
     compiled: Writes = ()  # the writes at its latest compile()
     read_at: int = 0  # the node where Keras read them
+    compiled_at: int = 0  # the node of its latest compile()
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Ignored:
     node: cst.CSTNode | Remote
     model: str
     read_at: cst.CSTNode | Remote | None = None
+    compiled_at: cst.CSTNode | Remote | None = None  # the model's compile() that took its set
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ class KerasFlow:
     ignored: dict[int, Ignored] = field(default_factory=dict)  # by node: the first scope's
     frozen: dict[int, Frozen] = field(default_factory=dict)
     _nodes: dict[int, cst.CSTNode] = field(default_factory=dict)
-    _candidates: dict[int, tuple[str, str, int]] = field(default_factory=dict)  # toggle -> model
+    _candidates: dict[int, tuple[str, str, int, int]] = field(default_factory=dict)  # toggle ->
     _read: dict[int, set[str]] = field(default_factory=dict)  # toggle -> models that read it
     _compiled: dict[int, set[str]] = field(default_factory=dict)  # toggle -> models compiled
     _frozen: dict[int, Frozen] = field(default_factory=dict)
@@ -200,7 +203,8 @@ class KerasFlow:
         for key, _, origin in state.writes:
             if self._touches(model, key):
                 self._compiled.setdefault(origin, set()).add(model)
-        return state.with_model(model, _Model(_COMPILED, (), state.writes))
+        self._nodes[id(at)] = at
+        return state.with_model(model, _Model(_COMPILED, (), state.writes, compiled_at=id(at)))
 
     def _train(self, state: _State, model: str, shown: str, call: cst.CSTNode) -> _State:
         """A training call of `model` (written `shown` there), reported at `call`."""
@@ -224,8 +228,9 @@ class KerasFlow:
             if now is None or then is None or now == then or origin is None:
                 continue
             if self._may_hold(model, key):
-                self._candidates.setdefault(origin, (model, shown, current.read_at))
-        trained = _Model(_TRAINED, read, current.compiled, current.read_at)
+                where = (model, shown, current.read_at, current.compiled_at)
+                self._candidates.setdefault(origin, where)
+        trained = _Model(_TRAINED, read, current.compiled, current.read_at, current.compiled_at)
         return state.with_model(model, trained)
 
     def _frozen_when_read(
@@ -268,7 +273,8 @@ class KerasFlow:
         self._nodes[id(at)] = at
         before = state.model(model)
         writes = state.writes if compiled else before.compiled if before is not None else ()
-        return state.with_model(model, _Model(_READ, state.writes, writes, id(at)))
+        compiled_at = id(at) if compiled else before.compiled_at if before is not None else 0
+        return state.with_model(model, _Model(_READ, state.writes, writes, id(at), compiled_at))
 
     def _value(self, writes: Writes, key: str) -> tuple[Value, int | None, str]:
         """`key`'s trainable flag after `writes`: the latest write to it or to what holds it
@@ -299,9 +305,12 @@ class KerasFlow:
 
     def _scope_done(self, analysed: bool) -> None:
         if analysed:
-            for origin, (model, shown, read_at) in self._candidates.items():
+            for origin, (model, shown, read_at, compiled_at) in self._candidates.items():
                 if not self._read.get(origin, set()) - {model}:
-                    found = Ignored(self._nodes[origin], shown, self._nodes.get(read_at))
+                    nodes = self._nodes
+                    found = Ignored(
+                        nodes[origin], shown, nodes.get(read_at), nodes.get(compiled_at)
+                    )
                     self.ignored.setdefault(origin, found)
             for call, finding in self._frozen.items():
                 self.frozen.setdefault(call, finding)
@@ -386,6 +395,12 @@ class KerasFlowRule(LintRule):
     def report_from(self, analysis: KerasFlow) -> None:
         """Report this rule's findings of `analysis`."""
         raise NotImplementedError
+
+    def tree(self) -> Tree:
+        """The file's parents and statements, for fixes (worked out once for both rules)."""
+        assert self._module is not None
+        module = self._module
+        return self.flow.shared("tree", lambda: Tree(module))
 
 
 def analyse(flow: Flow, module: cst.Module) -> KerasFlow:

@@ -13,6 +13,8 @@ from importlib.metadata import EntryPoint, entry_points
 from tfcollections.errors import TfCollectionsError
 
 GROUP = "tfc_lint.rules"
+DOCS_URL = "https://tfcollections.readthedocs.io/en/latest/"
+"""Where the documentation site (`docs/`, `make docs`) is published: mkdocs.yml's site_url."""
 
 
 def rule_entry_points() -> dict[str, EntryPoint]:
@@ -39,3 +41,13 @@ def load_selected(codes: Sequence[str]) -> list:
             raise TfCollectionsError(f"rule {code} ({entry.value}) is not a LintRule coded {code}")
         rules.append(rule)
     return rules
+
+
+def rule_urls() -> dict[str, str]:
+    """Code -> the page of each rule tfcollections ships (`rules/tfc005/`); another
+    package's rules are documented by that package."""
+    return {
+        code: f"{DOCS_URL}rules/{code.lower()}/"
+        for code, entry in rule_entry_points().items()
+        if entry.dist is not None and entry.dist.name.lower() == "tfcollections"
+    }

@@ -14,6 +14,7 @@ from typing import ClassVar
 import libcst as cst
 
 from tfcollections.lint.analysis.summaries import Remote
+from tfcollections.lint.fixes import NodeFix
 from tfcollections.lint.flow import Flow
 
 
@@ -34,11 +35,14 @@ class LintRule(cst.BatchableCSTVisitor):
     PROJECT_PRECHECK: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
     VALID: ClassVar[list[str]] = []
     INVALID: ClassVar[list[str]] = []
+    FIXED: ClassVar[list[tuple[str, str]]] = []
+    """(code with a finding, the same code after `tfc-lint --fix --unsafe-fixes`): the rule's
+    fixes, tested like VALID and INVALID (the fixed code must lint clean)."""
 
     def __init__(self, flow: Flow) -> None:
         super().__init__()
         self.flow = flow
-        self.reports: list[tuple[cst.CSTNode | Remote, str]] = []
+        self.reports: list[tuple[cst.CSTNode | Remote, str, NodeFix | None]] = []
 
     @classmethod
     def may_apply(cls, lowered_source: bytes, reached: frozenset[bytes] = frozenset()) -> bool:
@@ -55,9 +59,12 @@ class LintRule(cst.BatchableCSTVisitor):
         """The first line of the rule's docstring."""
         return (cls.__doc__ or "").strip().splitlines()[0]
 
-    def report(self, node: cst.CSTNode | Remote, message: str | None = None) -> None:
-        """Report at `node`, or, for a `Remote`, at the call that leads to it."""
-        self.reports.append((node, message or self.MESSAGE))
+    def report(
+        self, node: cst.CSTNode | Remote, message: str | None = None, fix: NodeFix | None = None
+    ) -> None:
+        """Report at `node`, or, for a `Remote`, at the call that leads to it; `fix` changes
+        this file's code only."""
+        self.reports.append((node, message or self.MESSAGE, fix))
 
     def finish(self) -> None:
         """Called once after the traversal; override to report from collected places."""

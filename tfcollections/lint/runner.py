@@ -11,8 +11,9 @@ import functools
 import multiprocessing
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,16 +72,59 @@ def lint_files(
         if cached is None:
             misses.append((shown, key, source))
         else:
-            findings.extend(Finding(shown, *row) for row in cached)
+            findings.extend(Finding.from_row(shown, row) for row in cached)
     files_and_sources = [(shown, source) for shown, _, source in misses]
     linted = _lint_misses(files_and_sources, codes, jobs, keras, follow)
     for (_, key, _), (found, modules) in zip(misses, linted):
         findings.extend(found)
         if cache:
-            cache.put(key, [[f.line, f.column, f.code, f.message] for f in found], modules)
+            cache.put(key, [finding.as_row() for finding in found], modules)
     if cache:
         cache.save()
     return sorted(findings)
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A file whose findings' fixes were applied in memory: its bytes before and after."""
+
+    path: Path
+    before: bytes
+    after: bytes
+    count: int
+
+
+def fix_files(
+    findings: Sequence[Finding],
+    codes: Sequence[str],
+    *,
+    unsafe: bool,
+    selected: Callable[[Finding], bool],
+    keras: str = "auto",
+    follow: Follow | None = None,
+) -> tuple[list[Fixed], list[Finding]]:
+    """The files among `findings` that have applicable fixes, fixed in memory (the caller
+    writes them or shows the diff), and the findings after the fixes (all of `findings` for
+    the other files). Only findings `selected` are fixed and returned."""
+    fixable = {f.path for f in findings if selected(f) and f.fix and (f.fix.safe or unsafe)}
+    if not fixable:
+        return [], [f for f in findings if selected(f)]
+    from tfcollections.lint.engine import fix_source
+
+    _init_worker(codes, keras, follow)
+    fixed, after = [], [f for f in findings if f.path not in fixable and selected(f)]
+    for shown in sorted(fixable):
+        path = Path(shown)
+        before = path.read_bytes()
+        project = _project(path) if follow is not None else None
+        source, count, remaining = fix_source(
+            before, shown, _worker_rules, unsafe=unsafe, keras=keras, project=project,
+            selected=selected,
+        )  # fmt: skip
+        after.extend(remaining)
+        if source != before:
+            fixed.append(Fixed(path, before, source, count))
+    return fixed, sorted(after)
 
 
 def _fingerprint(

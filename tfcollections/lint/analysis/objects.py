@@ -62,14 +62,17 @@ def whole(key: str) -> tuple[str, bool]:
     return key, own
 
 
-def layers_of(key: str) -> str:
-    """The layers whose tensors `key.output` is made of: `d` -> `d.layers[*]`; a layer of a
-    model (`d.layers[-2]`) -> that model's layers."""
+def tensor_of(key: str, attribute: str) -> set[str]:
+    """The layers whose weights `key.<attribute>` (output, input...) is computed with: a
+    model's inputs, none (Input layers have no weights); a model's outputs, all its layers
+    (`d` -> `d.layers[*]`); a model's first layer's output, that layer alone; another layer
+    of a model, the model's layers (the layers before it feed it)."""
     for container in LAYER_CONTAINERS:
         marker = f".{container}["
         if marker in key:
-            return key[: key.index(marker)] + f".{container}[*]"
-    return f"{key}.layers[*]"
+            first = key.endswith(f"{marker}0]")
+            return {key} if first else {key[: key.index(marker)] + f".{container}[*]"}
+    return set() if attribute in ("input", "inputs") else {f"{key}.layers[*]"}
 
 
 class Heap:
@@ -230,7 +233,7 @@ class Frame:
             if isinstance(node, cst.Attribute) and node.attr.value in TENSOR_ATTRIBUTES:
                 owner = self.key(node.value)
                 if owner is not None:
-                    found.add(layers_of(owner))
+                    found.update(tensor_of(owner, node.attr.value))
                     continue
             if isinstance(node, (cst.Name, cst.Attribute, cst.Subscript, cst.Call)):
                 key = self.key(node)
