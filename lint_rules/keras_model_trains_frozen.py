@@ -38,6 +38,19 @@ class KerasModelTrainsFrozen(keras_flow.KerasFlowRule):
         "was compiled with (Keras 2 took that at compile()); set them back before {model}'s "
         "training calls, or freeze per model with tfcollections.keras.DynamicOptimizer"
     )
+    KERAS = {
+        2: "The set is taken at `compile()`: `d.compile(); d.trainable = False; gan.compile()` "
+        "trains `d` in `d.train_on_batch()` and freezes it in `gan`'s (Keras's own GAN idiom).",
+        3: "The set is read at each model's first training call after `compile()`: the same "
+        "code makes `d`'s first `train_on_batch()` read `d` frozen, and `d` never trains.",
+    }
+    FIX = (
+        "unsafe",
+        "Keras 3 only: `d.trainable = True` before `d`'s training call and "
+        "`d.trainable = False` before the next training call of another model in the same "
+        "block (the combined model). Offered when `d` itself was frozen and that second call "
+        "exists; otherwise no fix.",
+    )
     PRECHECK = ((b"trainable",), (b"fit", b"train_on_batch"))
 
     VALID = [

@@ -30,6 +30,22 @@ class KerasTrainableIgnored(keras_flow.KerasFlowRule):
         "or freeze with tfcollections.keras.DynamicOptimizer"
     )
     PRECHECK = ((b"trainable",), (b"fit", b"train_on_batch"))
+    KERAS = {
+        2: "A model's trainable set is taken at `compile()`: any `.trainable` change after it "
+        "is ignored until the next `compile()`.",
+        3: "The set is read at the first training call after `compile()`: a change between "
+        "`compile()` and that call is honoured, a change after it is ignored.",
+    }
+    FIX = (
+        "unsafe",
+        "`model.compile(...)` again right after the change (after the loop, when the "
+        "change is in a loop that only sets flags), with the arguments of the compile() that "
+        "took the set, as written. Offered only when that compile() is a statement of the same "
+        "function (or a method of the same class, through `self`) and its arguments make the "
+        "same thing again: literals, and names and calls of imported modules (a new optimizer "
+        "each time, never a shared optimizer object). Compiling again resets the optimizer's "
+        "state; `tfcollections.keras.DynamicOptimizer` keeps it.",
+    )
 
     VALID = [
         # Freeze, then compile, then fit: the usual transfer-learning recipe.

@@ -68,6 +68,18 @@ class NonBoolTrainable(LintRule):
         "and freeze at run time with tfcollections.keras.DynamicOptimizer"
     )
 
+    KERAS = {
+        2: "`tf_keras` layers keep a variable flag, and `fit()` raises when it traces the step; "
+        "an eager tensor's value is read once (no finding).",
+        3: "Keras 3 layers raise `ValueError` for any tensor or variable as `trainable=`.",
+    }
+    FIX = (
+        "safe",
+        "`tf.constant(True)` (or `False`, `tf.convert_to_tensor(...)`, with at most "
+        "`dtype=tf.bool` and `name=`) written in the call becomes the literal bool. A variable, "
+        "a placeholder or a name bound elsewhere is not fixed: it can hold another value.",
+    )
+
     @classmethod
     def may_apply(cls, lowered_source: bytes, reached: frozenset[bytes] = frozenset()) -> bool:
         """Most `trainable=` in real code pass a literal or a parameter: parse only when one

@@ -34,14 +34,15 @@ def resolve_graph(graph: Any = None) -> Any:
     return tf_.compat.v1.get_default_graph()
 
 
-def get(key: str, scope: str | None = None, *, graph: Any = None) -> list:
+def get(key: str, scope: str | None = None, *, graph: Any = None) -> list[Any]:
     """A copy of the collection `key` (only names under `scope` when given)."""
-    return resolve_graph(graph).get_collection(key, scope)
+    return list(resolve_graph(graph).get_collection(key, scope))
 
 
-def ref(key: str, *, graph: Any = None) -> list:
+def ref(key: str, *, graph: Any = None) -> list[Any]:
     """The live list behind collection `key`: changing it changes the graph's collection."""
-    return resolve_graph(graph).get_collection_ref(key)
+    live: list[Any] = resolve_graph(graph).get_collection_ref(key)
+    return live
 
 
 def keys(*, graph: Any = None) -> list[str]:
@@ -84,7 +85,7 @@ def discard(key: str, value: Any, *, graph: Any = None) -> bool:
     return _remove_first(key, value, resolve_graph(graph))
 
 
-def clear(key: str, *, graph: Any = None) -> list:
+def clear(key: str, *, graph: Any = None) -> list[Any]:
     """Empty collection `key` and return what it held."""
     graph = resolve_graph(graph)
     collection = graph.get_collection_ref(key)
@@ -126,7 +127,7 @@ def note_train_op_writes(graph: Any, variables: Iterable[Any]) -> None:
 _hidden_writes: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
 
-def _warn_if_still_trained(variables: list, graph: Any, *, stacklevel: int) -> None:
+def _warn_if_still_trained(variables: list[Any], graph: Any, *, stacklevel: int) -> None:
     written = _variables_written_by_train_ops(graph)
     names = [
         _display_name(variable)

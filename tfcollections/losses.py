@@ -78,7 +78,7 @@ def total_loss(
         return tf_.add_n(cast_terms, name=name)
 
 
-def _common_dtype(dtypes: list, where: str, tf_: Any) -> Any:
+def _common_dtype(dtypes: list[Any], where: str, tf_: Any) -> Any:
     names = {dtype.base_dtype.name for dtype in dtypes}
     if names == {"float16", "bfloat16"}:
         return tf_.float32

@@ -3,6 +3,7 @@
 must take the project's Keras from what it declares."""
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -34,10 +35,14 @@ pytestmark = pytest.mark.slow
 def hook(tmp_path_factory):
     """`tfc-lint` installed the way pre-commit installs a python hook: a new virtual
     environment and `pip install` of the hook's repository, nothing else."""
-    environment = tmp_path_factory.mktemp("hook-env") / "py_env"
+    folder = tmp_path_factory.mktemp("hook-env")
+    repository = folder / "repo"  # pip builds in the source tree: a copy keeps ours clean
+    skipped = shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "docs", "tests")
+    shutil.copytree(REPOSITORY, repository, ignore=skipped)
+    environment = folder / "py_env"
     subprocess.run([sys.executable, "-m", "venv", str(environment)], check=True, timeout=120)
     python = environment / "bin" / "python"
-    install = [str(python), "-m", "pip", "install", "--quiet", str(REPOSITORY)]
+    install = [str(python), "-m", "pip", "install", "--quiet", str(repository)]
     subprocess.run(install, check=True, timeout=300, capture_output=True)
     missing = "import importlib.util as u; print(u.find_spec('tensorflow'), u.find_spec('keras'))"
     assert subprocess.check_output([str(python), "-c", missing], text=True).split() == [
@@ -81,3 +86,10 @@ def test_the_hook_lints_for_the_keras_the_project_declares(hook, tmp_path, decla
     else:
         assert linted.returncode == 1
         assert linted.stdout.startswith("gan.py:10:5: TFC005 under Keras 3, d is frozen")
+
+
+def test_the_installed_package_is_typed(hook):
+    """py.typed ships, so type checkers read the annotations of the installed package."""
+    probe = "import importlib.resources as r; print(r.files('tfcollections') / 'py.typed')"
+    marker = subprocess.check_output([str(hook.parent / "python"), "-c", probe], text=True)
+    assert Path(marker.strip()).is_file()

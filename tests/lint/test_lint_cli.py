@@ -270,3 +270,54 @@ def test_pre_commit_hook_definition_and_no_tensorflow_in_core_dependencies():
     for line in ("id: tfc-lint", "entry: tfc-lint", "language: python",
                  "types_or: [python, pyi]", "require_serial: true"):  # fmt: skip
         assert line in hooks
+
+
+def test_rule_prints_the_rules_page_from_the_rule_class(capsys):
+    from lint_rules.keras_model_trains_frozen import KerasModelTrainsFrozen as rule
+
+    assert main(["rule", "tfc005"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("# TFC005 keras-model-trains-frozen\n\n" + rule.summary())
+    assert f"| 2 | {rule.KERAS[2]} |" in page and f"| 3 | {rule.KERAS[3]} |" in page
+    assert f"## Fix (unsafe)\n\n{rule.FIX[1]}" in page
+    for example in (*rule.VALID, *rule.INVALID, *rule.FIXED[0]):
+        assert textwrap.dedent(example).strip() in page
+    assert page.rstrip().endswith("<https://tfcollections.readthedocs.io/en/latest/rules/tfc005/>")
+
+
+def test_rule_all_and_json(capsys):
+    assert main(["rule", "--all"]) == 0
+    pages = capsys.readouterr().out
+    assert [line[2:8] for line in pages.splitlines() if line.startswith("# TFC")] == [
+        "TFC001", "TFC002", "TFC003", "TFC004", "TFC005",
+    ]  # fmt: skip
+    assert main(["rule", "TFC002", "--output-format", "json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert (described["code"], described["name"], described["fix"]) == (
+        "TFC002", "non-bool-trainable", "safe",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["rule", "TFC999"], "rule: unknown rule code 'TFC999'"),
+        (["rule", "TFC"], "rule: 'TFC' names several rules; give one code or --all"),
+        (["rule"], "one of the arguments CODE --all is required"),
+    ],
+)
+def test_rule_errors_are_one_line(capsys, args, error):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert error in err and len(err.splitlines()) == 1
+
+
+def test_the_rules_pages_are_where_findings_point():
+    """The documentation site is published at mkdocs.yml's site_url, and findings link to
+    the pages it generates under rules/ (docs/gen_rule_pages.py)."""
+    from tfcollections.lint.registry import DOCS_URL, rule_urls
+
+    config = (Path(__file__).resolve().parents[2] / "mkdocs.yml").read_text()
+    assert f"site_url: {DOCS_URL}\n" in config
+    assert all(f"rules/{code.lower()}.md" in config for code in rule_urls())
+    assert set(rule_urls()) == {"TFC001", "TFC002", "TFC003", "TFC004", "TFC005"}

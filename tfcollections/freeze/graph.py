@@ -39,7 +39,7 @@ class DynamicOptimizer:
             )
         self._optimizer = optimizer
         self._name = name
-        self._candidates: list = []
+        self._candidates: list[Any] = []
         self._train_op: Any = None
         self._backward: _backward.Window | None = None
 
@@ -49,11 +49,11 @@ class DynamicOptimizer:
         return self._optimizer
 
     @property
-    def candidates(self) -> list:
+    def candidates(self) -> list[Any]:
         """The variables the train op can update, fixed when it was built."""
         return list(self._candidates)
 
-    def compute_gradients(self, loss: Any, var_list: Any = None, **kwargs: Any) -> list:
+    def compute_gradients(self, loss: Any, var_list: Any = None, **kwargs: Any) -> list[Any]:
         """The wrapped optimizer's `compute_gradients`, unchanged.
 
         The ops it builds are remembered: `apply_gradients` gates those that only frozen
@@ -67,7 +67,7 @@ class DynamicOptimizer:
             self._backward = _backward.Window(graph, (built,))
         else:  # a second call: both calls' ops, not what was built between them
             self._backward = self._backward._replace(spans=(*self._backward.spans, built))
-        return grads_and_vars
+        return list(grads_and_vars)
 
     def minimize(
         self,
@@ -172,16 +172,16 @@ class DynamicOptimizer:
         chosen = _targets_mask(self, targets)
         self._assign([True] * len(chosen), chosen, session)
 
-    def frozen(self, *, session: Any = None) -> list:
+    def frozen(self, *, session: Any = None) -> list[Any]:
         """The frozen candidates, in candidate order, as stored in the graph."""
         values = _session(self, session).run(self._frozen_stored)
         return [variable for variable, flag in zip(self._candidates, values) if flag]
 
-    def feed(self, frozen: Any = ()) -> dict:
+    def feed(self, frozen: Any = ()) -> dict[Any, bool]:
         """A feed_dict freezing exactly `frozen` for one `session.run`; the masks stay as set."""
         return dict(zip(self._frozen_now, _targets_mask(self, frozen)))
 
-    def _build_masks(self, candidates: list, tf_: Any) -> None:
+    def _build_masks(self, candidates: list[Any], tf_: Any) -> None:
         with tf_.name_scope("frozen"):
             masks = [
                 tf_.compat.v1.Variable(False, trainable=False, name=variable.op.name)
@@ -255,12 +255,12 @@ class _Gates:
     "all frozen" is built on the largest set already built inside it: nested sets (the
     variables below each layer) cost one LogicalAnd each."""
 
-    def __init__(self, frozen_now: list, tf_: Any) -> None:
+    def __init__(self, frozen_now: list[Any], tf_: Any) -> None:
         self._frozen_now = frozen_now
         self._tf = tf_
         self._built: dict[frozenset[int], _Gate] = {}
 
-    def open_ops(self) -> list:
+    def open_ops(self) -> list[Any]:
         """The op of every gate's `open` view: what the gated ops depend on."""
         return [gate.open.op for gate in self._built.values()]
 
@@ -291,7 +291,7 @@ def _gated(gate: _Gate, build: Callable[[Any], Any], tf_: Any) -> Any:
         return build(gate.open)
 
 
-def _require_gated(results: list, gates: list, older: int) -> None:
+def _require_gated(results: list[Any], gates: list[Any], older: int) -> None:
     """Raise TfCollectionsError if a state change built on the way to `results` after op id
     `older` does not depend on a gate (an optimizer that builds it under `init_scope` or
     `control_dependencies(None)`): it would run while frozen and touch a frozen variable.
@@ -320,7 +320,7 @@ def _require_gated(results: list, gates: list, older: int) -> None:
             )
 
 
-def _alive_after(ops: list, gate: _Gate, tf_: Any) -> Any:
+def _alive_after(ops: list[Any], gate: _Gate, tf_: Any) -> Any:
     """A tensor that is alive once every op in `ops` ran or was skipped: a Merge waits for its
     control inputs, dead or alive, then forwards its one live data input (exactly one of the
     gate's two views is alive). One Merge serves any number of gated updates."""
@@ -335,7 +335,7 @@ def _is_sparse(gradient: Any, tf_: Any) -> bool:
 def _is_resource(variable: Any) -> bool:
     from tensorflow.python.ops import resource_variable_ops
 
-    return resource_variable_ops.is_resource_variable(variable)
+    return bool(resource_variable_ops.is_resource_variable(variable))
 
 
 def _processor(variable: Any) -> Any:

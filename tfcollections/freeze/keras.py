@@ -97,11 +97,11 @@ class DynamicOptimizer(FrozenSet, keras.optimizers.Optimizer, metaclass=_EitherK
 
     # -- FrozenSet ------------------------------------------------------------------------
 
-    def _candidates(self) -> list:
+    def _candidates(self) -> list[Any]:
         return list(self._trainable_variables)
 
     def _is_built(self) -> bool:
-        return self.built
+        return bool(self.built)
 
     def _add_flag(self, index: int, value: bool) -> Any:
         return self.add_variable(
@@ -117,7 +117,7 @@ class DynamicOptimizer(FrozenSet, keras.optimizers.Optimizer, metaclass=_EitherK
             self.build(variables)
 
     def _wrapper_name(self) -> str:
-        return self.name
+        return str(self.name)
 
     # -- keras.optimizers.Optimizer -----------------------------------------------------
 
@@ -133,11 +133,11 @@ class DynamicOptimizer(FrozenSet, keras.optimizers.Optimizer, metaclass=_EitherK
         self._gate(inner)
 
     @property
-    def variables(self) -> list:
-        return self._variables + self.inner_optimizer.variables
+    def variables(self) -> list[Any]:
+        return [*self._variables, *self.inner_optimizer.variables]
 
     def apply(self, grads: Sequence[Any], trainable_variables: Sequence[Any] | None = None) -> None:
-        if not self.built:
+        if not self.built and trainable_variables is not None:  # else Keras says it must be
             with keras.name_scope(self.name, caller=self):
                 self.build(trainable_variables)
         inner = self.inner_optimizer
@@ -281,7 +281,8 @@ class TrainableGuard(_EitherKerasCallback):
 
     def _check(self) -> None:
         model = self.model
-        keras2 = _keras_model.kind_of(model).major == 2
+        kind = _keras_model.kind_of(model)
+        keras2 = kind is not None and kind.major == 2
         function = model.train_function
         now = _keras_model.trainable_flags(model)
         if keras2:

@@ -96,7 +96,50 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run("tfc-lint", lambda: _run(_parser().parse_args(argv)))
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["rule"]:  # `tfc-lint rule CODE` (a path named rule: `./rule`)
+        return run("tfc-lint", lambda: _rule(_rule_parser().parse_args(arguments[1:])))
+    return run("tfc-lint", lambda: _run(_parser().parse_args(arguments)))
+
+
+def _rule_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="tfc-lint rule", description="Print a rule's documentation (Markdown)."
+    )
+    chosen = parser.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("code", nargs="?", metavar="CODE")
+    chosen.add_argument("--all", action="store_true", help="every rule")
+    parser.add_argument("--output-format", choices=("text", "json"), default="text")
+    return parser
+
+
+def _rule(args: argparse.Namespace) -> int:
+    from tfcollections.lint.rule_docs import rule_page
+
+    known = rule_entry_points()
+    codes = sorted(known) if args.all else list(check_codes((args.code,), set(known), "rule"))
+    if not args.all and codes[0] not in known:
+        raise UsageError(f"rule: {codes[0]!r} names several rules; give one code or --all")
+    urls = rule_urls()
+    rules = load_selected(codes)
+    if args.output_format == "json":
+        import json
+
+        described = [
+            {
+                "code": rule.code,
+                "name": rule.name,
+                "summary": rule.summary(),
+                "explanation": rule_page(rule),
+                "fix": rule.FIX[0] if rule.FIX else None,
+                "url": urls.get(rule.code),
+            }
+            for rule in rules
+        ]
+        print(json.dumps(described if args.all else described[0], indent=2))
+    else:
+        print("\n".join(rule_page(rule, urls.get(rule.code)) for rule in rules), end="")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:

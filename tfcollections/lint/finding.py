@@ -4,6 +4,7 @@ so that a warm, all-cached run never imports it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 PARSE_ERROR = "TFC000"
 PARSE_ERROR_NAME = "parse-error"
@@ -32,11 +33,11 @@ class Fix:
     safe: bool
     edits: tuple[Edit, ...]
 
-    def as_row(self) -> list:
+    def as_row(self) -> list[Any]:
         return [self.message, self.safe, [list(vars(edit).values()) for edit in self.edits]]
 
     @classmethod
-    def from_row(cls, row: list) -> Fix:
+    def from_row(cls, row: list[Any]) -> Fix:
         message, safe, edits = row
         return cls(message, safe, tuple(Edit(*edit) for edit in edits))
 
@@ -52,12 +53,12 @@ class Finding:
     message: str
     fix: Fix | None = field(default=None, compare=False)
 
-    def as_row(self) -> list:
+    def as_row(self) -> list[Any]:
         """The cache's record of it, without the path."""
         fix = self.fix.as_row() if self.fix else None
         return [self.line, self.column, self.code, self.message, fix]
 
     @classmethod
-    def from_row(cls, path: str, row: list) -> Finding:
+    def from_row(cls, path: str, row: list[Any]) -> Finding:
         line, column, code, message, fix = row
         return cls(path, line, column, code, message, Fix.from_row(fix) if fix else None)

@@ -8,7 +8,7 @@ and the rest of the formatting stay as written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -43,7 +43,9 @@ class NodeFix:
     changes: tuple[Replace | Insert, ...]
 
 
-def resolve(fix: NodeFix, positions: dict, lines: Sequence[str], newline: str) -> Fix | None:
+def resolve(
+    fix: NodeFix, positions: Mapping[cst.CSTNode, CodeRange], lines: Sequence[str], newline: str
+) -> Fix | None:
     """`fix` as text edits, given the positions of the tree's nodes, the file's lines and its
     line ending; None when a statement to insert at shares its line with other code
     (`if x: y = 1`) or is not in this file."""

@@ -35,6 +35,11 @@ class LintRule(cst.BatchableCSTVisitor):
     PROJECT_PRECHECK: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
     VALID: ClassVar[list[str]] = []
     INVALID: ClassVar[list[str]] = []
+    KERAS: ClassVar[dict[int, str]] = {}
+    """What each Keras major version does, for rules where they differ (the rule's page and
+    `tfc-lint rule CODE` show it side by side)."""
+    FIX: ClassVar[tuple[str, str] | tuple[()]] = ()
+    """("safe" or "unsafe", what the fix does and when it is offered), for rules that fix."""
     FIXED: ClassVar[list[tuple[str, str]]] = []
     """(code with a finding, the same code after `tfc-lint --fix --unsafe-fixes`): the rule's
     fixes, tested like VALID and INVALID (the fixed code must lint clean)."""
