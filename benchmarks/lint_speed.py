@@ -6,10 +6,15 @@ filled, whole process), imports followed (the default; an installed package's pr
 `site-packages`). With --project N the corpus is a generated project of N modules (GAN and
 fine-tuning scripts over a package of builders, freeze helpers and utilities), and one more
 table compares linting one changed script with the rest of the cache warm against linting
-that script alone (imports not followed, no cache). Medians of --repeat runs; ratios against
-the baseline of the same run. Usage:
+that script alone (imports not followed, no cache). With --hook, what a pre-commit run costs
+(whole process, one file): a file that cannot hold a finding, a GAN script answered from the
+cache, the same script cold, against `ruff check` on the same file; --hook-env installs
+tfcollections the way pre-commit does (a new virtual environment, `pip install` of this
+repository, no TensorFlow) instead of using this interpreter's. Medians of --repeat runs;
+ratios against the baseline of the same run. Usage:
     python benchmarks/lint_speed.py CORPUS_DIR [--repeat N] [--jobs N]
     python benchmarks/lint_speed.py --project 500 [--repeat N] [--jobs N]
+    python benchmarks/lint_speed.py --hook [--hook-env] [--repeat N]
 e.g. CORPUS_DIR = the installed `tensorflow` package (about 1,900 files).
 """
 
@@ -60,9 +65,14 @@ def main() -> None:
     parser.add_argument("--project", type=int, metavar="N", help="lint a generated project")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--hook", action="store_true", help="the pre-commit hook's latency")
+    parser.add_argument("--hook-env", action="store_true", help="in a pre-commit-like env")
     args = parser.parse_args()
+    if args.hook:
+        hook_latency(args)
+        return
     if (args.corpus is None) == (args.project is None):
-        parser.error("give a CORPUS_DIR or --project N")
+        parser.error("give a CORPUS_DIR, --project N or --hook")
     workdir = Path(tempfile.mkdtemp(prefix="tfc-lint-bench-"))
     corpus = generate_project(workdir / "project", args.project) if args.project else None
     corpus = corpus or args.corpus.resolve()
@@ -116,6 +126,61 @@ def one_changed_file(project: Path, workdir: Path, args: argparse.Namespace) -> 
         ("train_0.py alone (imports not followed, no cache)", statistics.median(alone)),
         ("train_0.py changed, imports followed, cache warm", statistics.median(changed)),
     ]
+
+
+HOOK_TARGETS = {"nothing to find": 0.08, "GAN script, cached": 0.12}
+
+
+def hook_latency(args: argparse.Namespace) -> None:
+    """One file per run, as a commit gives it to the hook; the environment snapshot and the
+    findings cache warm (as after the first commit), except for the cold row."""
+    workdir = Path(tempfile.mkdtemp(prefix="tfc-lint-hook-"))
+    project = workdir / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / "requirements.txt").write_text("tensorflow<2.16\n")
+    (project / "utils.py").write_text("import os\n\n\ndef here():\n    return os.getcwd()\n")
+    gan = Path(__file__).resolve().parents[1] / "tests/lint/oracle/p13_gan_acgan_idiom.py"
+    (project / "gan.py").write_bytes(gan.read_bytes())
+    bin_folder = _hook_environment(workdir) if args.hook_env else Path(sys.executable).parent
+    tfc_lint, ruff = str(bin_folder / "tfc-lint"), shutil.which("ruff") or "ruff"
+    commands = {
+        "ruff check utils.py (yardstick)": [ruff, "check", "--no-cache", "utils.py"],
+        "nothing to find": [tfc_lint, "utils.py"],
+        "GAN script, cached": [tfc_lint, "gan.py"],
+        "GAN script, cold (--no-cache)": [tfc_lint, "--no-cache", "gan.py"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for command in commands.values():  # warm the snapshot, the cache and the OS's file cache
+        subprocess.run(command, cwd=project, capture_output=True)
+    for _ in range(args.repeat):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, cwd=project, capture_output=True)
+            times[name].append(time.perf_counter() - start)
+    shutil.rmtree(workdir, ignore_errors=True)
+    yardstick = statistics.median(times["ruff check utils.py (yardstick)"])
+    rows = []
+    for name, seconds in times.items():
+        median = statistics.median(seconds)
+        target = HOOK_TARGETS.get(name)
+        verdict = f"<= {target} s: {'met' if median <= target else 'MISSED'}" if target else ""
+        rows.append((name, f"{median:.3f}", f"{median / yardstick:.1f}x", verdict))
+    where = "a pre-commit-like environment" if args.hook_env else sys.executable
+    print(f"tfc-lint as a pre-commit hook, one file a run, in {where}")
+    print(tabulate(rows, headers=["run", f"median s of {args.repeat}", "vs ruff", "target"]))
+
+
+def _hook_environment(workdir: Path) -> Path:
+    """A new virtual environment with tfcollections installed from a copy of this repository,
+    as pre-commit installs a python hook (no TensorFlow, no Keras)."""
+    repository = workdir / "repository"
+    ignored = shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "docs", "tests")
+    shutil.copytree(Path(__file__).resolve().parents[1], repository, ignore=ignored)
+    environment = workdir / "py_env"
+    subprocess.run([sys.executable, "-m", "venv", str(environment)], check=True)
+    pip = [str(environment / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, str(repository)], check=True, capture_output=True)
+    return environment / "bin"
 
 
 def generate_project(root: Path, modules: int) -> Path:

@@ -80,6 +80,8 @@ class NonBoolTrainable(LintRule):
         "a placeholder or a name bound elsewhere is not fixed: it can hold another value.",
     )
 
+    PRECHECK = ((b"trainable",),)  # what may_apply narrows
+
     @classmethod
     def may_apply(cls, lowered_source: bytes, reached: frozenset[bytes] = frozenset()) -> bool:
         """Most `trainable=` in real code pass a literal or a parameter: parse only when one

@@ -10,7 +10,8 @@ import libcst as cst
 from tfcollections.lint import patterns
 from tfcollections.lint.analysis.interpreter import Interpreter
 from tfcollections.lint.analysis.objects import Frame
-from tfcollections.lint.analysis.summaries import Remote, Summary, elsewhere, without_prose
+from tfcollections.lint.analysis.reach import without_prose
+from tfcollections.lint.analysis.summaries import Remote, Summary, elsewhere
 from tfcollections.lint.flow import Flow, Place, in_finally_of
 from tfcollections.lint.rule import LintRule
 

@@ -1,15 +1,15 @@
 """tfcollections: TF graph collections, dynamic trainable optimizers, and the trap they avoid.
 
-`import tfcollections as tfc` loads no TensorFlow: the functions import it on first use, and the
-optimizer wrappers are lazy attributes.
+`import tfcollections as tfc` loads no TensorFlow: the functions import it on first use, and
+the collection functions and optimizer wrappers are lazy attributes (so `tfc-lint`, which
+lives in this package, starts without loading them).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tfcollections.collections import add, clear, discard, get, keys, ref, remove
 from tfcollections.errors import (
     EagerModeError,
     EmptyCollectionError,
@@ -23,11 +23,21 @@ from tfcollections.errors import (
 )
 from tfcollections.graphkeys import *  # noqa: F403  (the key constants)
 from tfcollections.graphkeys import GRAPH_KEYS, GraphKey
-from tfcollections.losses import add_l2, add_loss, total_loss
+
+if TYPE_CHECKING:  # what type checkers see of the lazy attributes below
+    from tfcollections.collections import add, clear, discard, get, keys, ref, remove
+    from tfcollections.freeze import dynamic, keras
+    from tfcollections.freeze.graph import DynamicOptimizer
+    from tfcollections.losses import add_l2, add_loss, total_loss
 
 __version__ = "0.2.0"
 
 _LAZY = {
+    **{
+        name: ("tfcollections.collections", name)
+        for name in ("add", "clear", "discard", "get", "keys", "ref", "remove")
+    },
+    **{name: ("tfcollections.losses", name) for name in ("add_l2", "add_loss", "total_loss")},
     "DynamicOptimizer": ("tfcollections.freeze.graph", "DynamicOptimizer"),
     "dynamic": ("tfcollections.freeze", "dynamic"),
     "keras": ("tfcollections.freeze.keras", None),
@@ -46,13 +56,16 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "GRAPH_KEYS",
+    "DynamicOptimizer",
     "GraphKey",
     "add",
     "add_l2",
     "add_loss",
     "clear",
     "discard",
+    "dynamic",
     "get",
+    "keras",
     "keys",
     "ref",
     "remove",
@@ -66,5 +79,4 @@ __all__ = [
     "TfCollectionsError",
     "TrainOpStateError",
     "UnknownTargetError",
-    *_LAZY,
 ]

@@ -258,6 +258,31 @@ def test_console_script_never_imports_tensorflow(project):
     assert real.returncode == 1 and real.stdout.startswith("a.py:4:1: TFC001")
 
 
+def _imported_by_a_run(folder: Path, *args: str) -> tuple[int, set[str]]:
+    probe = (
+        "import sys; from tfcollections.lint.cli import main; code = main(sys.argv[1:]);"
+        "print(' '.join(sorted(sys.modules))); sys.exit(code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *args], cwd=folder, capture_output=True, text=True
+    )
+    return result.returncode, set(result.stdout.splitlines()[-1].split())
+
+
+def test_a_run_with_nothing_to_find_or_all_cached_loads_no_rule_libcst_or_metadata(project):
+    """The hook's common case: what the rules need to know is in the environment snapshot
+    and the findings cache, so neither LibCST, a rule, importlib.metadata nor packaging is
+    loaded (benchmarks/lint_speed.py --hook measures what it saves)."""
+    heavy = {"libcst", "importlib.metadata", "packaging", "tabulate", "lint_rules", "yaml"}
+    (project / "requirements.txt").write_text("tensorflow<2.16\n")
+    code, cold = _imported_by_a_run(project, "clean.py", "a.py")  # takes the snapshot
+    assert code == 1 and {"libcst", "importlib.metadata", "lint_rules"} <= cold
+    for args, expected in ((["clean.py"], 0), (["a.py", "clean.py"], 1)):
+        code, modules = _imported_by_a_run(project, *args)
+        roots = {name.split(".")[0] for name in modules} | (modules & {"importlib.metadata"})
+        assert code == expected and not roots & heavy, roots & heavy
+
+
 def test_pre_commit_hook_definition_and_no_tensorflow_in_core_dependencies():
     import tomllib
 

@@ -20,7 +20,14 @@ from tfcollections.commandline import OneLineParser, run
 from tfcollections.errors import UsageError
 from tfcollections.lint import output
 from tfcollections.lint.cache import CACHE_FOLDER
-from tfcollections.lint.config import Config, Follow, check_codes, load_config
+from tfcollections.lint.config import (
+    KERAS_SETTINGS,
+    Config,
+    Follow,
+    check_codes,
+    config_root,
+    load_config,
+)
 from tfcollections.lint.discovery import discover
 from tfcollections.lint.finding import (
     PARSE_ERROR,
@@ -28,9 +35,9 @@ from tfcollections.lint.finding import (
     PARSE_ERROR_SUMMARY,
     Finding,
 )
-from tfcollections.lint.keras_target import SETTINGS as KERAS_SETTINGS
 from tfcollections.lint.registry import load_selected, rule_entry_points, rule_urls
 from tfcollections.lint.runner import Fixed, fix_files, lint_files
+from tfcollections.lint.snapshot import Snapshot
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,12 +150,14 @@ def _rule(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    known = set(rule_entry_points()) | {PARSE_ERROR}
     if args.list_rules:
         print(_rules_table())
         return 0
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    cache_folder = None if args.no_cache else config_root(Path.cwd())
+    snapshot = Snapshot.take(cache_folder)  # the registered rules, without importing them
+    known = set(snapshot.rules) | {PARSE_ERROR}
     config = load_config(Path.cwd(), known)
     if args.select:
         select = check_codes(_split(args.select), known, "--select")
@@ -168,9 +177,10 @@ def _run(args: argparse.Namespace) -> int:
         files,
         codes,
         jobs=args.jobs,
-        cache_folder=None if args.no_cache else config.root,
+        cache_folder=cache_folder,
         keras=config.keras,
         follow=config.follow,
+        snapshot=snapshot,
     )
     selected = _selector(config)
     unsafe = config.unsafe_fixes if args.unsafe_fixes is None else args.unsafe_fixes

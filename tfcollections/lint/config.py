@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tfcollections.errors import UsageError
-from tfcollections.lint.keras_target import SETTINGS as KERAS_SETTINGS
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+KERAS_SETTINGS = ("auto", "2", "3")
+"""The values of `[tool.tfc-lint] keras` and `--keras`."""
 _KEYS = {
     "select", "ignore", "exclude", "per-file-ignores", "keras",
     "follow-imports", "follow-depth", "follow-modules", "env", "fix", "unsafe-fixes",
@@ -73,11 +74,18 @@ class Config:
 def load_config(start: Path, known_codes: set[str]) -> Config:
     """The config of the nearest pyproject.toml at or above `start` (defaults when none has a
     `[tool.tfc-lint]` table). Raises UsageError naming the file for unknown keys or codes."""
+    root = config_root(start)
+    candidate = root / "pyproject.toml"
+    return _parse(candidate, known_codes) if candidate.is_file() else Config(root=start)
+
+
+def config_root(start: Path) -> Path:
+    """The folder of the nearest pyproject.toml at or above `start`, else `start`: where the
+    configuration and the cache live."""
     for folder in [start, *start.parents]:
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return _parse(candidate, known_codes)
-    return Config(root=start)
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return start
 
 
 def check_codes(codes: tuple[str, ...], known_codes: set[str], where: str) -> tuple[str, ...]:

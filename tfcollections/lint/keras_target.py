@@ -12,11 +12,7 @@ import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-
-SETTINGS = ("auto", "2", "3")
-"""The values of `[tool.tfc-lint] keras` and `--keras`."""
 
 TF_DISTRIBUTIONS = (
     "tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-macos", "tensorflow-intel",
@@ -185,6 +181,8 @@ def _true(value: str) -> bool:
 
 @functools.cache
 def _version(distribution: str) -> str | None:
+    from importlib import metadata  # only when a decision needs it: its import is slow
+
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:

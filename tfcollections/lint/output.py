@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Sequence
 
 from tfcollections.lint.finding import Finding
@@ -59,6 +58,8 @@ def _applies(finding: Finding, unsafe: bool) -> bool:
 
 def statistics(findings: Sequence[Finding], names: dict[str, str]) -> str:
     """A table of how many findings each code has, most first."""
+    from collections import Counter
+
     counts = Counter(finding.code for finding in findings)
     rows = [(count, code, names.get(code, "")) for code, count in counts.most_common()]
     from tabulate import tabulate  # only with --statistics: every other run starts faster

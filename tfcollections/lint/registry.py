@@ -8,9 +8,12 @@ from the entry names, so choosing rules and keying the cache import no rule and 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 from tfcollections.errors import TfCollectionsError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 GROUP = "tfc_lint.rules"
 DOCS_URL = "https://tfcollections.readthedocs.io/en/latest/"
@@ -19,6 +22,8 @@ DOCS_URL = "https://tfcollections.readthedocs.io/en/latest/"
 
 def rule_entry_points() -> dict[str, EntryPoint]:
     """Code -> entry point of every registered rule, without importing any."""
+    from importlib.metadata import entry_points  # slow to import: only when asked
+
     return {entry.name.upper(): entry for entry in entry_points(group=GROUP)}
 
 

@@ -16,6 +16,7 @@ import libcst as cst
 from tfcollections.lint.analysis.summaries import Remote
 from tfcollections.lint.fixes import NodeFix
 from tfcollections.lint.flow import Flow
+from tfcollections.lint.precheck import passes
 
 
 class LintRule(cst.BatchableCSTVisitor):
@@ -52,12 +53,10 @@ class LintRule(cst.BatchableCSTVisitor):
     @classmethod
     def may_apply(cls, lowered_source: bytes, reached: frozenset[bytes] = frozenset()) -> bool:
         """The cheap text pre-check: False means the file cannot contain a finding. `reached`
-        are the PROJECT_PRECHECK patterns found in the project modules the file imports."""
-        elsewhere = cls.PROJECT_PRECHECK or tuple(() for _ in cls.PRECHECK)
-        return all(
-            any(word in lowered_source for word in here) or any(word in reached for word in there)
-            for here, there in zip(cls.PRECHECK, elsewhere)
-        )
+        are the PROJECT_PRECHECK patterns found in the project modules the file imports. A rule
+        may narrow it; PRECHECK must still hold for every file it lets through (the warm path
+        decides from PRECHECK alone, see `precheck`)."""
+        return passes(cls.PRECHECK, cls.PROJECT_PRECHECK, lowered_source, reached)
 
     @classmethod
     def summary(cls) -> str:

@@ -8,20 +8,18 @@ files it read are kept with its findings.
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tfcollections import __version__
 from tfcollections.lint.cache import Cache, Dependencies, content_key
 from tfcollections.lint.finding import PARSE_ERROR, Finding
-from tfcollections.lint.registry import load_selected, rule_entry_points
+from tfcollections.lint.registry import load_selected
+from tfcollections.lint.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from tfcollections.lint.analysis.modules import Resolver
@@ -39,21 +37,16 @@ def lint_files(
     cache_folder: Path | None,
     keras: str = "auto",
     follow: Follow | None = None,
+    snapshot: Snapshot | None = None,
 ) -> list[Finding]:
     """Findings of the rules `codes` (plus TFC000) in `files`, sorted; `keras` is the Keras
-    version setting ("auto", "2", "3"); `follow` how far imports are followed (None: not)."""
-    entries = rule_entry_points()
-    summaries = sys.modules.get("tfcollections.lint.analysis.summaries")
-    if summaries is not None:  # what earlier runs of this process read may have changed
-        summaries.forget()  # (not imported otherwise: a warm run imports no LibCST)
-        _resolver.cache_clear()
-        _resolver_of_root.cache_clear()
-    keras_target = sys.modules.get("tfcollections.lint.keras_target")
-    if keras_target is not None:  # the project's declarations may have changed too
-        keras_target.forget()
-        _keras_environment.cache_clear()
-    fingerprint = _fingerprint(codes, entries, keras, follow)
-    cache = Cache(cache_folder, fingerprint) if cache_folder else None
+    version setting ("auto", "2", "3"); `follow` how far imports are followed (None: not);
+    `snapshot` what is known of the rules and the projects' Keras (taken from the cache
+    folder when not given). A file that cannot hold a finding is answered from the rules'
+    pre-checks alone: neither the cache nor LibCST is loaded for it."""
+    _forget_earlier_runs()
+    snapshot = snapshot or Snapshot.take(cache_folder)
+    cache: Cache | None = None
     findings: list[Finding] = []
     misses: list[tuple[str, str, bytes]] = []
     for path in files:
@@ -63,11 +56,15 @@ def lint_files(
         except OSError as error:
             findings.append(_unreadable(shown, error))
             continue
+        if not _may_hold(snapshot, codes, path, source, follow):
+            continue
+        if cache is None and cache_folder is not None:
+            cache = Cache(cache_folder, _fingerprint(codes, snapshot, keras, follow))
         key = content_key(source)
         if follow is not None:  # where a file is decides which modules it imports
             key = f"{key}:{os.path.abspath(path)}"
         if keras == "auto":  # and which Keras its project declares or has installed
-            key = f"{key}:{_keras_environment(path.parent.resolve())}"
+            key = f"{key}:{snapshot.keras_environment(path.parent.resolve())}"
         cached = cache.get(key) if cache else None
         if cached is None:
             misses.append((shown, key, source))
@@ -81,7 +78,44 @@ def lint_files(
             cache.put(key, [finding.as_row() for finding in found], modules)
     if cache:
         cache.save()
+    snapshot.save(cache_folder)
     return sorted(findings)
+
+
+def _forget_earlier_runs() -> None:
+    """What earlier runs of this process read may have changed (the modules are not
+    imported otherwise: a warm run imports no LibCST)."""
+    summaries = sys.modules.get("tfcollections.lint.analysis.summaries")
+    if summaries is not None:
+        summaries.forget()
+    reach = sys.modules.get("tfcollections.lint.analysis.reach")
+    if reach is not None:
+        reach.forget()
+        _resolver.cache_clear()
+        _resolver_of_root.cache_clear()
+    keras_target = sys.modules.get("tfcollections.lint.keras_target")
+    if keras_target is not None:  # the project's declarations may have changed too
+        keras_target.forget()
+
+
+def _may_hold(
+    snapshot: Snapshot, codes: Sequence[str], path: Path, source: bytes, follow: Follow | None
+) -> bool:
+    """The engine's pre-check, from the snapshot: False means the file has no finding."""
+    if b"\0" in source:  # reported as TFC000 by the engine
+        return True
+    lowered = source.lower()
+    chosen = list(codes)
+    if snapshot.may_hold(chosen, lowered, frozenset()):
+        return True
+    patterns = snapshot.reach_patterns(chosen, lowered) if follow is not None else frozenset()
+    if not patterns:
+        return False
+    from tfcollections.lint.analysis.reach import ProjectText
+
+    assert follow is not None
+    text = ProjectText(path, _resolver(path.parent.resolve()), follow)
+    return snapshot.may_hold(chosen, lowered, text.reachable_words(source, patterns))
 
 
 @dataclass(frozen=True)
@@ -128,13 +162,12 @@ def fix_files(
 
 
 def _fingerprint(
-    codes: Sequence[str], entries: dict[str, EntryPoint], keras: str, follow: Follow | None
+    codes: Sequence[str], snapshot: Snapshot, keras: str, follow: Follow | None
 ) -> str:
     parts = [f"tfc-lint {__version__}", f"keras {keras}", f"follow {follow}"]
     for code in sorted(codes):
-        entry = entries[code]
-        dist = entry.dist.version if entry.dist is not None else "?"
-        parts.append(f"{code}={entry.value}@{dist}")
+        facts = snapshot.rules[code]
+        parts.append(f"{code}={facts.entry}@{facts.version}")
     return "\n".join(parts)
 
 
@@ -159,13 +192,6 @@ def _lint_one(path_and_source: tuple[str, bytes]) -> Linted:
     project = _project(Path(path)) if _worker_follow is not None else None
     found = lint_source(source, path, _worker_rules, keras=_worker_keras, project=project)
     return found, (project.read if project is not None else {})
-
-
-@functools.cache
-def _keras_environment(folder: Path) -> str:
-    from tfcollections.lint.keras_target import environment
-
-    return environment(folder)
 
 
 @functools.cache
@@ -206,6 +232,9 @@ def _lint_misses(
     _init_worker(codes, keras, follow)  # loaded before forking: workers inherit the rules
     if jobs <= 1 or len(files) < 4 * jobs:
         return [_lint_one(file) for file in files]
+    import multiprocessing  # only for a parallel run: its import costs a warm run's time
+    from concurrent.futures import ProcessPoolExecutor
+
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     chunk = max(1, len(files) // (jobs * 8))
