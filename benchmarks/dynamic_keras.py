@@ -99,21 +99,12 @@ class MobileNet(Problem):
 FRACTIONS = {"0%": 0.0, "half": 0.5, "all": 1.0}
 
 
-class StepTimes(keras.callbacks.Callback):
-    """Per-step times; tf_keras's fit takes it too (it asks which batch hooks it has)."""
+class StepTimes(tfc.keras.Callback):
+    """Per-step times, under either Keras's fit."""
 
     def __init__(self) -> None:
         super().__init__()
         self.times: list[float] = []
-
-    def _implements_train_batch_hooks(self) -> bool:
-        return True
-
-    def _implements_test_batch_hooks(self) -> bool:
-        return False
-
-    def _implements_predict_batch_hooks(self) -> bool:
-        return False
 
     def on_train_batch_begin(self, batch, logs=None):
         self._start = time.perf_counter()

@@ -215,9 +215,10 @@ class DynamicOptimizer(FrozenSet, keras.optimizers.Optimizer, metaclass=_EitherK
         self._reapply_patterns()
 
 
-class _EitherKerasCallback(keras.callbacks.Callback):
-    """A Keras 3 callback that tf_keras's `fit` takes too: tf_keras asks each callback which
-    batch hooks it implements."""
+class Callback(keras.callbacks.Callback):
+    """A Keras 3 callback that tf_keras's `fit` takes too (tf_keras asks each callback which
+    batch hooks it implements): subclass it for a callback that runs under both Kerases, as
+    FreezeSchedule and TrainableGuard do. It runs the training batch hooks only."""
 
     def _implements_train_batch_hooks(self) -> bool:
         return True
@@ -229,7 +230,7 @@ class _EitherKerasCallback(keras.callbacks.Callback):
         return False
 
 
-class FreezeSchedule(_EitherKerasCallback):
+class FreezeSchedule(Callback):
     """Set the frozen set at the start of chosen epochs: `{0: ["backbone"], 3: []}` freezes
     the backbone for epochs 0-2 and unfreezes everything from epoch 3 on."""
 
@@ -247,7 +248,7 @@ class TrainableChangedError(TfCollectionsError):
     """A layer's `trainable` changed after Keras traced the train function."""
 
 
-class TrainableGuard(_EitherKerasCallback):
+class TrainableGuard(Callback):
     """Catch the Keras trap: `trainable` changed after the train function was traced.
 
     Keras keeps training with the trainable set it traced, silently. By default the guard
