@@ -45,7 +45,7 @@ def lint_files(
     folder when not given). A file that cannot hold a finding is answered from the rules'
     pre-checks alone: neither the cache nor LibCST is loaded for it."""
     _forget_earlier_runs()
-    snapshot = snapshot or Snapshot.take(cache_folder)
+    snapshot = snapshot or Snapshot.take(cache_folder, tuple(codes))
     cache: Cache | None = None
     findings: list[Finding] = []
     misses: list[tuple[str, str, bytes]] = []

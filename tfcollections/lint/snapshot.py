@@ -35,6 +35,7 @@ class RuleFacts:
     precheck: Groups
     project_precheck: Groups
     follows: bool  # FOLLOWS_PROJECT
+    source: tuple[str, int]  # the rule's module file and its mtime: an edited rule is re-read
 
 
 class Snapshot:
@@ -46,17 +47,21 @@ class Snapshot:
         self._dirty = False
 
     @classmethod
-    def take(cls, folder: Path | None) -> Snapshot:
+    def take(cls, folder: Path | None, codes: list[str] | tuple[str, ...] = ()) -> Snapshot:
         """The snapshot stored under `folder` (the cache's), or a new one (which imports the
-        rules) saved there; `folder` None: a new one, not saved."""
+        rules) saved there; `folder` None: a new one, not saved. A stored one that lacks one
+        of `codes`, or whose rule modules changed since, is taken anew."""
         path = _path(folder) if folder is not None else None
         if path is not None:
             stored = _read(path)
-            if stored is not None:
+            if stored is not None and set(codes) <= set(stored.rules) and stored._current():
                 return stored
         snapshot = cls(_facts(), {})
         snapshot._dirty = True
         return snapshot
+
+    def _current(self) -> bool:
+        return all(_mtime(facts.source[0]) == facts.source[1] for facts in self.rules.values())
 
     def may_hold(self, codes: list[str], lowered: bytes, reached: frozenset[bytes]) -> bool:
         """Whether a file whose lower-cased bytes are `lowered` may hold a finding of one of
@@ -102,7 +107,14 @@ class Snapshot:
             return
         path = _path(folder)
         rules = {
-            code: [f.entry, f.version, _text(f.precheck), _text(f.project_precheck), f.follows]
+            code: [
+                f.entry,
+                f.version,
+                _text(f.precheck),
+                _text(f.project_precheck),
+                f.follows,
+                list(f.source),
+            ]
             for code, f in self.rules.items()
         }
         try:
@@ -131,8 +143,8 @@ def _read(path: Path) -> Snapshot | None:
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
         rules = {
-            code: RuleFacts(entry, version, _bytes(pre), _bytes(project), bool(follows))
-            for code, (entry, version, pre, project, follows) in stored["rules"].items()
+            code: RuleFacts(entry, version, _bytes(pre), _bytes(pro), bool(follows), (file, mtime))
+            for code, (entry, version, pre, pro, follows, (file, mtime)) in stored["rules"].items()
         }
         return Snapshot(rules, dict(stored["roots"]))
     except (OSError, ValueError, KeyError, TypeError):
@@ -147,14 +159,26 @@ def _facts() -> dict[str, RuleFacts]:
     for rule in load_selected(sorted(entries)):
         entry = entries[rule.code]
         version = entry.dist.version if entry.dist is not None else "?"
+        file = sys.modules[rule.__module__].__file__ or ""
         facts[rule.code] = RuleFacts(
-            entry.value, version, rule.PRECHECK, rule.PROJECT_PRECHECK, rule.FOLLOWS_PROJECT
-        )
+            entry.value, version, rule.PRECHECK, rule.PROJECT_PRECHECK, rule.FOLLOWS_PROJECT,
+            (file, _mtime(file)),
+        )  # fmt: skip
     return facts
 
 
+def _mtime(file: str) -> int:
+    try:
+        return os.stat(file).st_mtime_ns
+    except OSError:
+        return -1
+
+
 def _stat(path: Path) -> list[object]:
-    status = path.stat()
+    try:
+        status = path.stat()
+    except OSError:  # gone since it was listed
+        return [str(path), -1, -1]
     return [str(path), status.st_size, status.st_mtime_ns]
 
 
