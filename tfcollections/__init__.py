@@ -27,7 +27,7 @@ from tfcollections.graphkeys import GRAPH_KEYS, GraphKey
 if TYPE_CHECKING:  # what type checkers see of the lazy attributes below
     from tfcollections.collections import add, clear, discard, get, keys, ref, remove
     from tfcollections.freeze import dynamic, keras
-    from tfcollections.freeze.graph import DynamicOptimizer
+    from tfcollections.freeze.graph import DynamicOptimizer, FreezeScheduleHook
     from tfcollections.losses import add_l2, add_loss, total_loss
 
 __version__ = "0.2.0"
@@ -39,6 +39,7 @@ _LAZY = {
     },
     **{name: ("tfcollections.losses", name) for name in ("add_l2", "add_loss", "total_loss")},
     "DynamicOptimizer": ("tfcollections.freeze.graph", "DynamicOptimizer"),
+    "FreezeScheduleHook": ("tfcollections.freeze.graph", "FreezeScheduleHook"),
     "dynamic": ("tfcollections.freeze", "dynamic"),
     "keras": ("tfcollections.freeze.keras", None),
 }
@@ -57,6 +58,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "GRAPH_KEYS",
     "DynamicOptimizer",
+    "FreezeScheduleHook",
     "GraphKey",
     "add",
     "add_l2",

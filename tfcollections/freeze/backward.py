@@ -143,6 +143,30 @@ def _covers(wider: frozenset[int] | None, narrower: frozenset[int] | None) -> bo
     return wider is _ALWAYS or (narrower is not _ALWAYS and wider >= narrower)
 
 
+def detached(updates: list[tuple[Any, Any]], window: Window | None) -> list[Any]:
+    """The gradients of `updates` that this step's backward pass does not make: those
+    SyncReplicasOptimizer's chief takes from its accumulators, while the flags for the next
+    step may still change. The flags must be read after them (read before, they are stale);
+    a gradient made from the backward pass must not wait, or gating it would be a cycle."""
+    tensors = [tensor for gradient, _ in updates for tensor in _tensors(gradient)]
+    if window is None:
+        return tensors
+    return [tensor for tensor in tensors if not _made_in(tensor.op, window)]
+
+
+def _made_in(op: Any, window: Window) -> bool:
+    """Whether `op` is, or depends on, an op of `window` (stops at the first one found)."""
+    start = window.spans[0][0]
+    seen, stack = set(), [op]
+    while stack:
+        op = stack.pop()
+        if window.holds(op):
+            return True
+        seen.add(op)
+        stack.extend(p for p in inputs_of(op) if p._id > start and p not in seen)
+    return False
+
+
 def _ancestors_after(ops: Any, first_excluded: int) -> set:
     """`ops` and every op they depend on (data or control) created after `first_excluded`."""
     found: set = set()

@@ -32,15 +32,23 @@ class DynamicOptimizer:
     """
 
     def __init__(self, optimizer: Any, name: str = "DynamicOptimizer") -> None:
-        if not isinstance(optimizer, tf().compat.v1.train.Optimizer):
+        train = tf().compat.v1.train
+        if not isinstance(optimizer, train.Optimizer):
             raise TfCollectionsError(
                 f"DynamicOptimizer wraps a tf.compat.v1.train.Optimizer, got "
                 f"{type(optimizer).__name__}; for a Keras optimizer use tfcollections.dynamic()"
+            )
+        if isinstance(optimizer, train.SyncReplicasOptimizer):
+            raise TfCollectionsError(
+                "DynamicOptimizer gates the updates of the optimizer it wraps, and "
+                "SyncReplicasOptimizer makes none of its own: wrap the other way round, "
+                "SyncReplicasOptimizer(DynamicOptimizer(optimizer), ...)"
             )
         self._optimizer = optimizer
         self._name = name
         self._candidates: list[Any] = []
         self._train_op: Any = None
+        self._masks: list[Any] = []
         self._backward: _backward.Window | None = None
 
     @property
@@ -52,6 +60,17 @@ class DynamicOptimizer:
     def candidates(self) -> list[Any]:
         """The variables the train op can update, fixed when it was built."""
         return list(self._candidates)
+
+    def get_slot(self, var: Any, name: str) -> Any:
+        """The wrapped optimizer's slot `name` of `var` (SyncReplicasOptimizer asks for it)."""
+        return self._optimizer.get_slot(var, name)
+
+    def get_slot_names(self) -> list[str]:
+        return list(self._optimizer.get_slot_names())
+
+    def variables(self) -> list[Any]:
+        """The wrapped optimizer's variables and the freeze flags (one per candidate)."""
+        return [*self._optimizer.variables(), *self._masks]
 
     def compute_gradients(self, loss: Any, var_list: Any = None, **kwargs: Any) -> list[Any]:
         """The wrapped optimizer's `compute_gradients`, unchanged.
@@ -126,7 +145,7 @@ class DynamicOptimizer:
         with tf_.init_scope():
             optimizer._create_slots([variable for _, variable in updates])
         with tf_.name_scope(name or optimizer.get_name()) as scope:
-            self._build_masks(candidates, tf_)
+            self._build_masks(candidates, tf_, after=_backward.detached(updates, self._backward))
             gates = _Gates(self._frozen_now, tf_)
             for need in sorted({*skippable.gate.values()}, key=len):  # each on a smaller one
                 gates.get(need)
@@ -181,15 +200,17 @@ class DynamicOptimizer:
         """A feed_dict freezing exactly `frozen` for one `session.run`; the masks stay as set."""
         return dict(zip(self._frozen_now, _targets_mask(self, frozen)))
 
-    def _build_masks(self, candidates: list[Any], tf_: Any) -> None:
+    def _build_masks(self, candidates: list[Any], tf_: Any, after: list[Any]) -> None:
         with tf_.name_scope("frozen"):
             masks = [
                 tf_.compat.v1.Variable(False, trainable=False, name=variable.op.name)
                 for variable in candidates
             ]
             # Each step reads the masks; the reads are what `feed()` overrides for one step.
-            self._frozen_now = [mask.read_value() for mask in masks]
-            self._frozen_stored = tf_.stack(self._frozen_now)
+            self._masks = masks
+            with tf_.control_dependencies(after):
+                self._frozen_now = [mask.read_value() for mask in masks]
+            self._frozen_stored = tf_.stack([mask.read_value() for mask in masks])
             self._touch = tf_.compat.v1.placeholder(tf_.bool, [len(masks)], name="touch")
             self._value = tf_.compat.v1.placeholder(tf_.bool, [len(masks)], name="value")
             merged = tf_.unstack(tf_.where(self._touch, self._value, self._frozen_stored))
@@ -216,6 +237,49 @@ class DynamicOptimizer:
         _session(self, session).run(
             self._set_masks, feed_dict={self._touch: touch, self._value: values}
         )
+
+
+class FreezeScheduleHook:
+    """A `SessionRunHook` that sets the frozen set by global step: `{0: ["encoder"], 1000: []}`
+    freezes the encoder for steps 0-999 and unfreezes it from step 1000 on.
+
+    Give it to the chief's `MonitoredTrainingSession` (`chief_only_hooks=`): the flags are
+    graph variables (on the parameter servers under `replica_device_setter`), so every worker's
+    next step reads what the chief set. At session creation it applies the entry in force at
+    the current global step, so a job restored from a checkpoint resumes with its schedule.
+    """
+
+    def __init__(self, optimizer: DynamicOptimizer, schedule: dict[int, Any]) -> None:
+        self._optimizer = optimizer
+        self._schedule = sorted(schedule.items())
+        self._applied: int | None = None
+        self._global_step: Any = None
+
+    def begin(self) -> None:
+        self._global_step = tf().compat.v1.train.get_global_step()
+        if self._global_step is None:
+            raise TrainOpStateError("FreezeScheduleHook needs a global step in the graph")
+
+    def after_create_session(self, session: Any, coord: Any) -> None:
+        self._apply(int(session.run(self._global_step)), session)
+
+    def before_run(self, run_context: Any) -> None:
+        """Nothing to add to the step's run."""
+
+    def after_run(self, run_context: Any, run_values: Any) -> None:
+        # Read after the step: within a run, a fetch of the global step may see it before or
+        # after the train op's increment.
+        session = run_context.session
+        self._apply(int(session.run(self._global_step)), session)
+
+    def end(self, session: Any) -> None:
+        """Nothing to do at the end: the flags are saved with the checkpoint."""
+
+    def _apply(self, step: int, session: Any) -> None:
+        due = [index for index, (start, _) in enumerate(self._schedule) if start <= step]
+        if due and due[-1] != self._applied:
+            self._optimizer.set_frozen(self._schedule[due[-1]][1], session=session)
+            self._applied = due[-1]
 
 
 def _targets_mask(optimizer: DynamicOptimizer, targets: Any) -> list[bool]:
