@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 from functools import partial
@@ -29,6 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from local_cluster import free_ports  # noqa: E402
 
 import tfcollections as tfc  # noqa: E402
 
@@ -154,18 +154,6 @@ def serve(model: dict, session, task: int) -> None:
             frozen = argument.split(",") if argument else []
             raw(session, partial(model["dynamic"].set_frozen, frozen))
         print(json.dumps(raw(session, partial(state, model))), flush=True)
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports the system has just handed out (bound, then released)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for each in sockets:
-            each.bind(("localhost", 0))
-        return [each.getsockname()[1] for each in sockets]
-    finally:
-        for each in sockets:
-            each.close()
 
 
 def launch(args: argparse.Namespace) -> None:

@@ -17,7 +17,7 @@ from helpers import run_python
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cluster_tf1.py"
 sys.path.insert(0, str(EXAMPLE.parent))
-from cluster_tf1 import free_ports  # noqa: E402
+from local_cluster import free_ports  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ENVIRONMENT = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
