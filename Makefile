@@ -37,6 +37,8 @@ demo: $(STAMP)
 	@echo "### 6. tfcollections shows what the trap's graph really holds"
 	$(BIN)/tfcollections dump examples/trap_graph.py --members
 	$(BIN)/tfcollections audit examples/trap_graph.py || echo "(audit exit code $$?: a problem found)"
+	@echo "### 7. on a cluster: 1 parameter server and 2 workers, a freeze schedule from the chief"
+	$(BIN)/python examples/cluster_tf1.py --sync
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -152,11 +152,13 @@ def test_checkpoint_restores_the_frozen_set(graph, tmp_path):
         assert session.run(y) == y0
 
 
-def test_masks_are_non_trainable_graph_variables(graph):
+def test_the_flags_are_one_non_trainable_graph_variable(graph):
+    """One bool per candidate, in one vector: a step reads it once (on a cluster, one
+    transfer from the parameter server), and a Saver checkpoint holds it."""
     _seed_setup()
-    masks = [v for v in tf.compat.v1.global_variables() if "/frozen/" in v.op.name]
-    assert len(masks) == 2 and all(m.dtype == tf.bool for m in masks)
-    assert not set(masks) & set(tf.compat.v1.trainable_variables())
+    flags = [v for v in tf.compat.v1.global_variables() if "/frozen/" in v.op.name]
+    assert len(flags) == 1 and flags[0].dtype == tf.bool and flags[0].shape == (2,)
+    assert not set(flags) & set(tf.compat.v1.trainable_variables())
 
 
 def test_unknown_target_lists_close_names(graph):

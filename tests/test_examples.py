@@ -10,9 +10,9 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def _run(script: str) -> str:
+def _run(script: str, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script)], capture_output=True, text=True, timeout=300
+        [sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
@@ -77,3 +77,13 @@ def test_tfc_lint_finds_each_bundled_trap(capsys):
         ("seed_trap.py", "TFC001"),
         ("trap_graph.py", "TFC001"),
     ]
+
+
+@pytest.mark.slow
+def test_cluster_examples_start_their_workers_and_report_what_they_hold():
+    tf1 = _run("cluster_tf1.py", "--sync", "--steps", "12")
+    assert "after 12 steps (sync, 1 ps, 2 workers):" in tf1
+    assert "schedule: {0: ['a'], 4: ['b'], 8: []}" in tf1 and "frozen now: nothing" in tf1
+    keras = _run("cluster_keras.py", "--keras", "2", "--epochs", "2")
+    assert "Keras 2, 2 workers, 2 epochs:" in keras
+    assert "both workers hold the same weights: True" in keras

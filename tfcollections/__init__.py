@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # what type checkers see of the lazy attributes below
     from tfcollections.freeze.graph import DynamicOptimizer, FreezeScheduleHook
     from tfcollections.losses import add_l2, add_loss, total_loss
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _LAZY = {
     **{

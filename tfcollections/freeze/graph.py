@@ -202,21 +202,20 @@ class DynamicOptimizer:
 
     def _build_masks(self, candidates: list[Any], tf_: Any, after: list[Any]) -> None:
         with tf_.name_scope("frozen"):
-            masks = [
-                tf_.compat.v1.Variable(False, trainable=False, name=variable.op.name)
-                for variable in candidates
-            ]
-            # Each step reads the masks; the reads are what `feed()` overrides for one step.
-            self._masks = masks
-            with tf_.control_dependencies(after):
-                self._frozen_now = [mask.read_value() for mask in masks]
-            self._frozen_stored = tf_.stack([mask.read_value() for mask in masks])
-            self._touch = tf_.compat.v1.placeholder(tf_.bool, [len(masks)], name="touch")
-            self._value = tf_.compat.v1.placeholder(tf_.bool, [len(masks)], name="value")
-            merged = tf_.unstack(tf_.where(self._touch, self._value, self._frozen_stored))
-            self._set_masks = tf_.group(
-                *(mask.assign(flag) for mask, flag in zip(masks, merged)), name="set"
+            # One vector of flags, in candidate order: a step reads it once (on a cluster,
+            # one transfer from the parameter server however many candidates there are).
+            flags = tf_.compat.v1.Variable(
+                [False] * len(candidates), trainable=False, name="flags", dtype=tf_.bool
             )
+            self._masks = [flags]
+            # Each step reads the flags; the reads are what `feed()` overrides for one step.
+            with tf_.control_dependencies(after):
+                self._frozen_now = tf_.unstack(flags.read_value(), num=len(candidates))
+            self._frozen_stored = flags.read_value()
+            self._touch = tf_.compat.v1.placeholder(tf_.bool, [len(candidates)], name="touch")
+            self._value = tf_.compat.v1.placeholder(tf_.bool, [len(candidates)], name="value")
+            merged = tf_.where(self._touch, self._value, self._frozen_stored)
+            self._set_masks = flags.assign(merged, name="set").op
 
     def _masked_update(self, gradient: Any, variable: Any, gate: _Gate, tf_: Any) -> Any:
         processor = _processor(variable)
