@@ -190,6 +190,31 @@ def test_a_worker_killed_mid_run_and_the_job_restarted_ends_as_if_nothing_happen
         np.testing.assert_allclose(final[name], alone[name], rtol=1e-5, atol=1e-6, err_msg=name)
 
 
+def test_after_a_kill_the_restored_job_keeps_the_freeze_made_before_it(clusters, tmp_path):
+    """No schedule here: the chief freezes `a` by hand and steps (a checkpoint a step); worker
+    1 is SIGKILLed, then the rest of the job. Started again on the checkpoint, the chief holds
+    the frozen set, the variables and every Adam slot as they were, and worker 1's next step
+    still leaves `a` untouched."""
+    options = ("--steps", "1000", "--checkpoint", str(tmp_path), "--save-every", "1")
+    first = clusters(*options, interactive=True)
+    first.start("ps", "worker0", "worker1")
+    for _ in range(2):
+        first.ask("worker1", "step")
+    first.ask("worker0", "freeze a")
+    before = first.ask("worker0", "step")
+    first.kill("worker1")
+    first.kill()
+    again = clusters(*options, interactive=True)
+    again.start("ps", "worker0", "worker1")
+    restored = again.ask("worker0", "state")
+    assert restored["frozen"] == ["a"] and restored["step"] == before["step"]
+    for name in VARIABLES:
+        assert np.array_equal(restored[name], before[name]), name
+    stepped = again.ask("worker1", "step")
+    assert all(np.array_equal(stepped[name], before[name]) for name in ("a", "a/m", "a/v"))
+    assert not np.array_equal(stepped["b"], before["b"])
+
+
 def test_the_wrong_order_with_sync_replicas_is_a_clear_error():
     result = run_python(
         """

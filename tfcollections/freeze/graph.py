@@ -13,6 +13,7 @@ advance, so the graph never grows after the train op is built.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from typing import Any, NamedTuple
 
 from tfcollections import collections as _collections
@@ -146,9 +147,13 @@ class DynamicOptimizer:
             optimizer._create_slots([variable for _, variable in updates])
         with tf_.name_scope(name or optimizer.get_name()) as scope:
             self._build_masks(candidates, tf_, after=_backward.detached(updates, self._backward))
-            gates = _Gates(self._frozen_now, tf_)
+            backward = _Gates(self._frozen_now, tf_)
             for need in sorted({*skippable.gate.values()}, key=len):  # each on a smaller one
-                gates.get(need)
+                backward.get(need)
+            gates = backward
+            graph = tf_.compat.v1.get_default_graph()
+            if self._frozen_at_flags is not self._frozen_now:
+                gates = _Gates(self._frozen_at_flags, tf_, place=self._masks[0])
             optimizer._prepare()
             older = _backward.last_id(tf_.compat.v1.get_default_graph())
             update_ops = [
@@ -158,7 +163,8 @@ class DynamicOptimizer:
             # "Nothing to update" counts only variables that have a gradient, as TF's own
             # apply_gradients would refuse a var_list whose gradients are all None.
             anything = gates.get({index[id(variable)] for _, variable in updates})
-            with tf_.name_scope("finish"):
+            beside = graph.colocate_with(self._masks[0]) if gates is not backward else nullcontext()
+            with tf_.name_scope("finish"), beside:  # where the updates are: no round trips
                 updated = _alive_after(update_ops, anything, tf_)
                 with tf_.control_dependencies([updated]):
                     finished = _gated(
@@ -171,7 +177,7 @@ class DynamicOptimizer:
                 tie._remove_all_control_inputs()
                 tie._add_control_inputs(kept)
             for op, need in skippable.gate.items():
-                op._add_control_input(gates.get(need).open.op)
+                op._add_control_input(backward.get(need).open.op)
         tf_.compat.v1.add_to_collection(tf_.compat.v1.GraphKeys.TRAIN_OP, train_op)
         _collections.note_train_op_writes(train_op.graph, candidates)
         self._candidates = candidates
@@ -198,9 +204,13 @@ class DynamicOptimizer:
 
     def feed(self, frozen: Any = ()) -> dict[Any, bool]:
         """A feed_dict freezing exactly `frozen` for one `session.run`; the masks stay as set."""
-        return dict(zip(self._frozen_now, _targets_mask(self, frozen)))
+        chosen = _targets_mask(self, frozen)
+        feed = dict(zip(self._frozen_now, chosen))
+        feed.update(zip(self._frozen_at_flags, chosen))
+        return feed
 
     def _build_masks(self, candidates: list[Any], tf_: Any, after: list[Any]) -> None:
+        graph = tf_.compat.v1.get_default_graph()
         with tf_.name_scope("frozen"):
             # One vector of flags, in candidate order: a step reads it once (on a cluster,
             # one transfer from the parameter server however many candidates there are).
@@ -209,8 +219,15 @@ class DynamicOptimizer:
             )
             self._masks = [flags]
             # Each step reads the flags; the reads are what `feed()` overrides for one step.
-            with tf_.control_dependencies(after):
-                self._frozen_now = tf_.unstack(flags.read_value(), num=len(candidates))
+            # The backward pass's gates read them where it runs; the updates' gates beside
+            # the flags and the variables (on a cluster, the parameter server: the gate of
+            # each update is then no message from the worker).
+            self._frozen_now = tf_.unstack(flags.read_value(), num=len(candidates))
+            self._frozen_at_flags = self._frozen_now
+            if flags.device != self._frozen_now[0].op.device or after:
+                with tf_.control_dependencies(after), graph.colocate_with(flags):
+                    read = flags.read_value()
+                    self._frozen_at_flags = tf_.unstack(read, num=len(candidates))
             self._frozen_stored = flags.read_value()
             self._touch = tf_.compat.v1.placeholder(tf_.bool, [len(candidates)], name="touch")
             self._value = tf_.compat.v1.placeholder(tf_.bool, [len(candidates)], name="value")
@@ -318,9 +335,10 @@ class _Gates:
     "all frozen" is built on the largest set already built inside it: nested sets (the
     variables below each layer) cost one LogicalAnd each."""
 
-    def __init__(self, frozen_now: list[Any], tf_: Any) -> None:
+    def __init__(self, frozen_now: list[Any], tf_: Any, place: Any = None) -> None:
         self._frozen_now = frozen_now
         self._tf = tf_
+        self._place = place  # a variable to build the gates beside, or None: where built
         self._built: dict[frozenset[int], _Gate] = {}
 
     def open_ops(self) -> list[Any]:
@@ -331,7 +349,9 @@ class _Gates:
         key = frozenset(indices)
         if key not in self._built:
             tf_ = self._tf
-            with tf_.name_scope("gate"):
+            graph = tf_.compat.v1.get_default_graph()
+            place = graph.colocate_with(self._place) if self._place is not None else nullcontext()
+            with tf_.name_scope("gate"), place:
                 all_frozen = self._all_frozen_of(key)
                 when_unfrozen, when_frozen = tf_.raw_ops.Switch(data=all_frozen, pred=all_frozen)
                 # A control edge straight from a Switch carries no deadness (one of its outputs

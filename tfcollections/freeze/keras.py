@@ -232,7 +232,9 @@ class Callback(keras.callbacks.Callback):
 
 class FreezeSchedule(Callback):
     """Set the frozen set at the start of chosen epochs: `{0: ["backbone"], 3: []}` freezes
-    the backbone for epochs 0-2 and unfreezes everything from epoch 3 on."""
+    the backbone for epochs 0-2 and unfreezes everything from epoch 3 on. At the other epochs
+    the model follows the flags as they are, so a run that `BackupAndRestore` resumes in
+    epoch 1 goes on with the backbone frozen."""
 
     def __init__(self, optimizer: DynamicOptimizer, schedule: Mapping[int, Any]) -> None:
         super().__init__()
@@ -242,6 +244,8 @@ class FreezeSchedule(Callback):
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         if epoch in self.schedule:
             self.optimizer.set_frozen(self.schedule[epoch])
+        else:  # flags a checkpoint restored since (BackupAndRestore): the model follows them
+            self.optimizer._reapply_patterns()
 
 
 class TrainableChangedError(TfCollectionsError):
