@@ -385,3 +385,36 @@ def test_ops_built_between_compute_and_apply_can_be_fetched_while_frozen(graph):
         value, _ = session.run([factor, train_op])
         assert value > 0
         assert _conv_backprops(_executed(session, train_op)) == []  # still skipped
+
+
+def test_with_the_variables_on_another_device_feed_and_flags_still_decide_each_step():
+    """Variables on one device and the step on another (as under replica_device_setter): the
+    updates' gates are built beside the flags, the backward's where it runs; a step's feed
+    and the flags reach both."""
+    result = run_python(
+        """
+        import numpy as np, tensorflow as tf, tfcollections as tfc
+        v1 = tf.compat.v1
+        v1.disable_eager_execution()
+        def setter(op):  # what replica_device_setter does, on two local devices
+            return "/cpu:1" if op.type in ("VarHandleOp", "VariableV2") else "/cpu:0"
+        with v1.device(setter):
+            x = v1.get_variable("x", initializer=3.0)
+            y = v1.get_variable("y", initializer=31.0)
+            dynamic = tfc.DynamicOptimizer(v1.train.AdamOptimizer(0.1))
+            train = dynamic.minimize(tf.abs(x - y))
+        assert dynamic._frozen_at_flags is not dynamic._frozen_now  # two reads: two devices
+        config = v1.ConfigProto(device_count={"CPU": 2}, allow_soft_placement=False)
+        with v1.Session(config=config) as session:
+            session.run(v1.global_variables_initializer())
+            session.run(train, dynamic.feed(frozen=[x]))
+            assert session.run(x) == 3.0 and session.run(y) != 31.0
+            dynamic.freeze(y, session=session)
+            before = session.run([x, y])
+            session.run(train)
+            after = session.run([x, y])
+            assert after[0] != before[0] and after[1] == before[1]
+        print("ok")
+        """
+    )
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
