@@ -49,7 +49,7 @@ class DynamicOptimizer:
         self._name = name
         self._candidates: list[Any] = []
         self._train_op: Any = None
-        self._masks: list[Any] = []
+        self._flags: Any = None  # one bool a candidate, built with the train op
         self._backward: _backward.Window | None = None
 
     @property
@@ -70,8 +70,9 @@ class DynamicOptimizer:
         return list(self._optimizer.get_slot_names())
 
     def variables(self) -> list[Any]:
-        """The wrapped optimizer's variables and the freeze flags (one per candidate)."""
-        return [*self._optimizer.variables(), *self._masks]
+        """The wrapped optimizer's variables and the freeze flags (a vector, one a candidate)."""
+        flags = [] if self._flags is None else [self._flags]
+        return [*self._optimizer.variables(), *flags]
 
     def compute_gradients(self, loss: Any, var_list: Any = None, **kwargs: Any) -> list[Any]:
         """The wrapped optimizer's `compute_gradients`, unchanged.
@@ -146,16 +147,16 @@ class DynamicOptimizer:
         with tf_.init_scope():
             optimizer._create_slots([variable for _, variable in updates])
         with tf_.name_scope(name or optimizer.get_name()) as scope:
-            self._build_masks(candidates, tf_, after=_backward.detached(updates, self._backward))
+            self._build_flags(candidates, tf_, after=_backward.detached(updates, self._backward))
             backward = _Gates(self._frozen_now, tf_)
             for need in sorted({*skippable.gate.values()}, key=len):  # each on a smaller one
                 backward.get(need)
             gates = backward
             graph = tf_.compat.v1.get_default_graph()
             if self._frozen_at_flags is not self._frozen_now:
-                gates = _Gates(self._frozen_at_flags, tf_, place=self._masks[0])
+                gates = _Gates(self._frozen_at_flags, tf_, place=self._flags)
             optimizer._prepare()
-            older = _backward.last_id(tf_.compat.v1.get_default_graph())
+            older = _backward.last_id(graph)
             update_ops = [
                 self._masked_update(gradient, variable, gates.get({index[id(variable)]}), tf_)
                 for gradient, variable in updates
@@ -163,7 +164,7 @@ class DynamicOptimizer:
             # "Nothing to update" counts only variables that have a gradient, as TF's own
             # apply_gradients would refuse a var_list whose gradients are all None.
             anything = gates.get({index[id(variable)] for _, variable in updates})
-            beside = graph.colocate_with(self._masks[0]) if gates is not backward else nullcontext()
+            beside = graph.colocate_with(self._flags) if gates is not backward else nullcontext()
             with tf_.name_scope("finish"), beside:  # where the updates are: no round trips
                 updated = _alive_after(update_ops, anything, tf_)
                 with tf_.control_dependencies([updated]):
@@ -209,7 +210,7 @@ class DynamicOptimizer:
         feed.update(zip(self._frozen_at_flags, chosen))
         return feed
 
-    def _build_masks(self, candidates: list[Any], tf_: Any, after: list[Any]) -> None:
+    def _build_flags(self, candidates: list[Any], tf_: Any, after: list[Any]) -> None:
         graph = tf_.compat.v1.get_default_graph()
         with tf_.name_scope("frozen"):
             # One vector of flags, in candidate order: a step reads it once (on a cluster,
@@ -217,7 +218,7 @@ class DynamicOptimizer:
             flags = tf_.compat.v1.Variable(
                 [False] * len(candidates), trainable=False, name="flags", dtype=tf_.bool
             )
-            self._masks = [flags]
+            self._flags = flags
             # Each step reads the flags; the reads are what `feed()` overrides for one step.
             # The backward pass's gates read them where it runs; the updates' gates beside
             # the flags and the variables (on a cluster, the parameter server: the gate of
@@ -232,7 +233,7 @@ class DynamicOptimizer:
             self._touch = tf_.compat.v1.placeholder(tf_.bool, [len(candidates)], name="touch")
             self._value = tf_.compat.v1.placeholder(tf_.bool, [len(candidates)], name="value")
             merged = tf_.where(self._touch, self._value, self._frozen_stored)
-            self._set_masks = flags.assign(merged, name="set").op
+            self._set_flags = flags.assign(merged, name="set").op
 
     def _masked_update(self, gradient: Any, variable: Any, gate: _Gate, tf_: Any) -> Any:
         processor = _processor(variable)
@@ -251,7 +252,7 @@ class DynamicOptimizer:
     def _assign(self, touch: list[bool], value: Any, session: Any) -> None:
         values = [value] * len(touch) if isinstance(value, bool) else value
         _session(self, session).run(
-            self._set_masks, feed_dict={self._touch: touch, self._value: values}
+            self._set_flags, feed_dict={self._touch: touch, self._value: values}
         )
 
 
