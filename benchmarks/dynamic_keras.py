@@ -32,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from step_times import StepTimes  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
 import tfcollections as tfc  # noqa: E402
@@ -97,20 +98,6 @@ class MobileNet(Problem):
 
 
 FRACTIONS = {"0%": 0.0, "half": 0.5, "all": 1.0}
-
-
-class StepTimes(tfc.keras.Callback):
-    """Per-step times, under either Keras's fit."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.times: list[float] = []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.times.append(time.perf_counter() - self._start)
 
 
 def plain(problem: Problem, fraction: float) -> keras.Model:

@@ -110,18 +110,9 @@ def keras_worker(variant: str, task: int, ports: list[str], steps: int) -> list[
     x = np.random.default_rng(0).normal(size=(BATCH * (WARMUP + steps), WIDTH)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices((x, x)).batch(BATCH)
 
-    class Times(tfc.keras.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.times: list[float] = []
+    from step_times import StepTimes
 
-        def on_train_batch_begin(self, batch, logs=None):
-            self._start = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.times.append(time.perf_counter() - self._start)
-
-    timer = Times()
+    timer = StepTimes()
     model.fit(dataset, epochs=1, verbose=0, callbacks=[timer])
     return timer.times[WARMUP:]
 
