@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-from local_cluster import free_ports  # noqa: E402
+from local_cluster import free_ports, running  # noqa: E402
 
 WIDTH, LAYERS, BATCH, WARMUP = 512, 6, 64, 20
 VARIANTS = ("plain", "dynamic, nothing frozen", "dynamic, half frozen", "half left out")
@@ -124,23 +124,11 @@ def run_cluster(engine: str, variant: str, steps: int) -> list[float]:
     command = [sys.executable, __file__, "--role", engine, "--variant", variant,
                "--ports", ",".join(ports), "--steps", str(steps)]  # fmt: skip
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    quiet = {"stderr": subprocess.DEVNULL, "env": environment, "text": True}
-    processes = []
-    try:
-        if tf1:
-            ps = [sys.executable, "-c", _PS, ",".join(ports)]
-            processes.append(subprocess.Popen(ps, stdout=subprocess.DEVNULL, **quiet))
-        for task in range(2):
-            argv = [*command, "--task", str(task)]
-            processes.append(subprocess.Popen(argv, stdout=subprocess.PIPE, **quiet))
-            if tf1 and task == 0:
-                processes[-1].stdout.readline()  # the chief is ready: no 30 s retry for task 1
-        workers = processes[1:] if tf1 else processes
-        outputs = [worker.communicate(timeout=600)[0] for worker in workers]
-    finally:
-        for process in processes:
-            process.kill()
-            process.wait()
+    workers = [[*command, "--task", str(task)] for task in range(2)]
+    commands = [[sys.executable, "-c", _PS, ",".join(ports)], *workers] if tf1 else workers
+    ready = 1 if tf1 else None  # the chief, before the other worker
+    with running(commands, ready=ready, stderr=subprocess.DEVNULL, env=environment) as started:
+        outputs = [worker.communicate(timeout=600)[0] for worker in started[len(started) - 2 :]]
     return [json.loads(output.splitlines()[-1]) for output in outputs]
 
 

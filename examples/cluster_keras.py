@@ -26,7 +26,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-from local_cluster import free_ports  # noqa: E402
+from local_cluster import free_ports, running  # noqa: E402
 
 WORKERS = 2
 GLOBAL_BATCH = 16
@@ -147,21 +147,9 @@ def launch(args: argparse.Namespace) -> None:
     ports = ",".join(map(str, free_ports(WORKERS)))
     command = [sys.executable, str(Path(__file__).resolve()), "--ports", ports,
                "--keras", args.keras, "--epochs", str(args.epochs)]  # fmt: skip
-    workers = [
-        subprocess.Popen(
-            [*command, "--task", str(task)],
-            stdout=subprocess.PIPE,
-            text=True,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        for task in range(WORKERS)
-    ]
-    try:
+    commands = [[*command, "--task", str(task)] for task in range(WORKERS)]
+    with running(commands, stderr=subprocess.DEVNULL) as workers:
         outputs = [worker.communicate(timeout=300)[0] for worker in workers]
-    finally:
-        for worker in workers:
-            worker.kill()
-            worker.wait()
     finals = [json.loads(output.splitlines()[-1]) for output in outputs]
     print(f"Keras {args.keras}, {WORKERS} workers, {args.epochs} epochs:")
     print(f"  schedule: {schedule(args.epochs)}")

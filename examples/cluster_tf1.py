@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from local_cluster import free_ports  # noqa: E402
+from local_cluster import free_ports, running  # noqa: E402
 
 import tfcollections as tfc  # noqa: E402
 
@@ -161,18 +161,11 @@ def launch(args: argparse.Namespace) -> None:
     ports = ",".join(map(str, free_ports(1 + WORKERS)))
     common = [sys.executable, str(Path(__file__).resolve()), "--ports", ports, *role_options(args)]
     roles = [("ps", 0)] + [("worker", task) for task in range(WORKERS)]
-    processes = [
-        subprocess.Popen(
-            [*common, "--job", job, "--task", str(task)], stdout=subprocess.PIPE, text=True
-        )
-        for job, task in roles
-    ]
-    try:  # the chief prints the result; with --sync the other worker waits for a next step
+    commands = [[*common, "--job", job, "--task", str(task)] for job, task in roles]
+    # TensorFlow's logs and shutdown noise are left out; the chief (index 1) starts first.
+    with running(commands, ready=1, stderr=subprocess.DEVNULL) as processes:
+        # the chief prints the result; with --sync the other worker waits for a next step
         output = processes[1].communicate(timeout=300)[0]
-    finally:
-        for process in processes:
-            process.kill()
-            process.wait()
     final = json.loads(output.splitlines()[-1])
     mode = "sync" if args.sync else "async"
     print(f"after {final['step']} steps ({mode}, 1 ps, {WORKERS} workers):")

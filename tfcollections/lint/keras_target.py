@@ -18,7 +18,7 @@ TF_DISTRIBUTIONS = (
     "tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-macos", "tensorflow-intel",
     "tensorflow-aarch64", "tf-nightly",
 )  # fmt: skip
-_LEGACY_FLAG = "TF_USE_LEGACY_KERAS"
+LEGACY_FLAG = "TF_USE_LEGACY_KERAS"
 _TRUE = {"1", "true", "yes"}
 
 
@@ -95,8 +95,8 @@ def tf_keras(folder: Path) -> Decision:
     for decision in (declared.legacy, tf2, keras2):
         if decision is not None:
             return Decision(decision.major, f"tf.keras: {decision.reason}")
-    if _true(os.environ.get(_LEGACY_FLAG, "")):  # TensorFlow 2.16 or newer gives Keras 2 then
-        return Decision(2, f"tf.keras: {_LEGACY_FLAG} set in the environment")
+    if _true(os.environ.get(LEGACY_FLAG, "")):  # TensorFlow 2.16 or newer gives Keras 2 then
+        return Decision(2, f"tf.keras: {LEGACY_FLAG} set in the environment")
     if tensorflow is not None:
         return Decision(tensorflow.major, f"tf.keras: {tensorflow.reason}")
     for distribution in TF_DISTRIBUTIONS:
@@ -125,9 +125,9 @@ def _declared(root: Path) -> _Declared:
     from tfcollections.lint import declarations
 
     requirements = declarations.requirements(root)
-    flags = [v for v in declarations.variables(root) if v.name == _LEGACY_FLAG]
+    flags = [v for v in declarations.variables(root) if v.name == LEGACY_FLAG]
     legacy = next(
-        (Decision(2, f"{_LEGACY_FLAG}={v.value} in {v.where}") for v in flags if _true(v.value)),
+        (Decision(2, f"{LEGACY_FLAG}={v.value} in {v.where}") for v in flags if _true(v.value)),
         None,
     )
     tf_keras_declared = [r for r in requirements if r.name == "tf-keras"]

@@ -88,7 +88,7 @@ def _forget_earlier_runs() -> None:
     summaries = sys.modules.get("tfcollections.lint.analysis.summaries")
     if summaries is not None:
         summaries.forget()
-    reach = sys.modules.get("tfcollections.lint.analysis.reach")
+    reach = sys.modules.get("tfcollections.lint.analysis.reach")  # imported by summaries too
     if reach is not None:
         reach.forget()
         _resolver.cache_clear()

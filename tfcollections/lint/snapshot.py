@@ -21,9 +21,8 @@ from pathlib import Path
 
 from tfcollections import __version__
 from tfcollections.lint.cache import CACHE_FOLDER
+from tfcollections.lint.keras_target import LEGACY_FLAG
 from tfcollections.lint.precheck import Groups, passes
-
-_LEGACY_FLAG = "TF_USE_LEGACY_KERAS"
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,7 @@ class Snapshot:
     def __init__(self, rules: dict[str, RuleFacts], roots: dict[str, list[object]]) -> None:
         self.rules = rules
         self._roots = roots  # root -> [[[path, size, mtime], ...], legacy flag, environment]
+        self._by_folder: dict[Path, str] = {}  # this run's answers: asked once a file
         self._dirty = False
 
     @classmethod
@@ -84,13 +84,18 @@ class Snapshot:
 
     def keras_environment(self, folder: Path) -> str:
         """What `keras = "auto"` decides for files in `folder` (see `keras_target`), from the
-        snapshot while the project's declarations are unchanged."""
+        snapshot while the project's declarations are unchanged (checked once a run)."""
+        if folder not in self._by_folder:
+            self._by_folder[folder] = self._keras_environment(folder)
+        return self._by_folder[folder]
+
+    def _keras_environment(self, folder: Path) -> str:
         from tfcollections.lint.analysis.modules import project_root
         from tfcollections.lint.declarations import declaration_files
 
         root = project_root(folder)
         files = [_stat(path) for path in declaration_files(root)]
-        legacy = os.environ.get(_LEGACY_FLAG, "")
+        legacy = os.environ.get(LEGACY_FLAG, "")
         stored = self._roots.get(str(root))
         if stored is not None and stored[0] == files and stored[1] == legacy:
             return str(stored[2])

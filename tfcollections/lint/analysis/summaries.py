@@ -25,7 +25,6 @@ from typing import TypeVar
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from tfcollections.lint.analysis import reach
 from tfcollections.lint.analysis.control_flow import assigned_names, statement_blocks
 from tfcollections.lint.analysis.modules import Resolver
 from tfcollections.lint.analysis.reach import ProjectText
@@ -145,9 +144,9 @@ _parsed: OrderedDict[tuple[str, str], Summary | None] = OrderedDict()
 
 
 def forget() -> None:
-    """Start a run afresh: modules are parsed and scanned once a run (in each process)."""
+    """Start a run afresh: modules are parsed once a run (in each process); `reach.forget`
+    does the same for their scans."""
     _parsed.clear()
-    reach.forget()
 
 
 class Project(ProjectText):
