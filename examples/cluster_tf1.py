@@ -196,6 +196,10 @@ def main() -> None:
     parser.add_argument("--ports")
     parser.add_argument("--interactive", action="store_true")
     args = parser.parse_args()
+    try:
+        schedule(args.steps, args.schedule)
+    except ValueError:
+        parser.error(f'--schedule: {args.schedule!r} is not "step:names;step:names"')
     run_role(args) if args.job else launch(args)
 
 

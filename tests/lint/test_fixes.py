@@ -202,3 +202,11 @@ def test_no_fix_where_the_inserted_code_would_mean_something_else(tmp_path, caps
     findings = json.loads(out)
     assert code == 1 and [f["code"] for f in findings] == [case.split()[0]]
     assert findings[0]["fix"] is None
+
+
+@pytest.mark.parametrize(("key", "value"), [("fix", '"yes"'), ("unsafe-fixes", "1")])
+def test_a_bad_fix_setting_is_a_one_line_usage_error(gan, capsys, key, value):
+    (gan.parent / "pyproject.toml").write_text(f"[tool.tfc-lint]\n{key} = {value}\n")
+    code, _, err = _run(capsys, "gan.py")
+    assert code == 2 and f"{key} must be true or false" in err and "pyproject.toml" in err
+    assert len(err.splitlines()) == 1 and gan.read_text() == GAN
